@@ -1,0 +1,59 @@
+"""The one place where boto3 clients are made.
+
+Every client gets botocore's *standard* retry mode (exponential backoff with jitter, retries on
+throttling and transient errors) and the tool's region. The endpoint is left to botocore, so
+``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` keep working (that is how the local
+emulator and tests point the real code at moto).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+#: Attempts per call, the first included. botocore's standard default (3) gives up too soon for a
+#: deployment hook that must not fail because AWS throttled it for a second; override it with the
+#: ``BLUEGREEN_MAX_ATTEMPTS`` environment variable.
+DEFAULT_MAX_ATTEMPTS = 8
+
+_lock = threading.Lock()
+_default_session: boto3.Session | None = None
+
+
+def max_attempts() -> int:
+    """Attempts per AWS call: ``BLUEGREEN_MAX_ATTEMPTS`` when set to a positive integer, else the default."""
+    raw = os.environ.get("BLUEGREEN_MAX_ATTEMPTS", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_MAX_ATTEMPTS
+    return value if value > 0 else DEFAULT_MAX_ATTEMPTS
+
+
+def client_config() -> Config:
+    """The botocore ``Config`` every client is made with: standard retry mode, bounded attempts."""
+    return Config(retries={"mode": "standard", "max_attempts": max_attempts()})
+
+
+def default_session() -> boto3.Session:
+    """A process-wide ``boto3.Session``, made once (sessions are not thread-safe to create, clients are to share)."""
+    global _default_session  # noqa: PLW0603 - one lazily made session per process
+    with _lock:
+        if _default_session is None:
+            _default_session = boto3.Session()
+        return _default_session
+
+
+def make_client(service: str, *, region: str | None = None, session: boto3.Session | None = None) -> Any:
+    """Make a boto3 client for ``service`` in ``region`` (the session's region when None).
+
+    ``session`` is an optional ``boto3.Session`` (for a profile or assumed-role credentials); the
+    process-wide default session is used otherwise. No request is sent: making a client does no I/O.
+    """
+    chosen = session or default_session()
+    with _lock:
+        return chosen.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
