@@ -36,7 +36,7 @@ def max_attempts() -> int:
 
 def client_config() -> Config:
     """The botocore ``Config`` every client is made with: standard retry mode, bounded attempts."""
-    return Config(retries={"mode": "standard", "max_attempts": max_attempts()})
+    return Config(retries={"mode": "standard", "total_max_attempts": max_attempts()})
 
 
 def default_session() -> boto3.Session:

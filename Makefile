@@ -1,0 +1,33 @@
+# One command sets everything up and runs the tests: `make test`.
+# PYTHON picks the interpreter for .venv (3.11+); the Lambda runtime itself is python3.13.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup test lint format check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,cli]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the project with its dev dependencies
+
+test: setup  ## the whole test suite
+	$(BIN)/pytest
+
+lint: setup  ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: test lint  ## what CI runs
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
