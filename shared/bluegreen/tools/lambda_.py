@@ -1,0 +1,447 @@
+"""Lambda: a stack's triggers on or off (event-source mappings, EventBridge rules), its version and latest metrics.
+
+The function of stack a or b is ``lambda_name_a`` / ``lambda_name_b``. Its ARN is the one Lambda
+reports (``GetFunction``), never one built from the config's region and account — the original
+library built it by hand and so missed functions whenever the account id was wrong or absent. With
+``alias`` set, mappings and rule targets are those of the alias ARN (``<function ARN>:<alias>``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+import boto3
+from botocore.exceptions import ClientError
+
+from bluegreen.refs import StackReference, as_ref
+from bluegreen.tools._base import AwsConfig, BaseTools
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDataQueryTypeDef, MetricStatTypeDef
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
+
+logger = logging.getLogger(__name__)
+
+#: The metrics :meth:`LambdaTools.get_latest_metrics` reads (namespace ``AWS/Lambda``), each with its statistic.
+LAMBDA_METRICS: tuple[tuple[str, str], ...] = (
+    ("IteratorAge", "Maximum"),
+    ("Errors", "Sum"),
+    ("ConcurrentExecutions", "Maximum"),
+    ("Invocations", "Sum"),
+    ("Duration", "Average"),
+    ("Throttles", "Sum"),
+)
+#: How far back :meth:`LambdaTools.get_latest_metrics` looks, and the period of its data points.
+METRICS_WINDOW = timedelta(minutes=5)
+METRICS_PERIOD_SECONDS = 60
+
+DEFAULT_EVENT_BUS = "default"
+_MAPPING_ON = frozenset({"Enabled", "Enabling"})
+_MAPPING_OFF = frozenset({"Disabled", "Disabling"})
+_RULE_ON = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"})
+_RULE_OFF = frozenset({"DISABLED"})
+
+
+@dataclass(kw_only=True)
+class LambdaConfig(AwsConfig):
+    """The function of each stack, the alias its triggers point at (if any), and the buses to search for rules.
+
+    ``event_bus_names`` lists the EventBridge buses (names or ARNs) whose rules :meth:`LambdaTools.enable_rule`
+    and :meth:`LambdaTools.disable_rule` look through; the default bus only, unless rules on custom buses
+    target the function too.
+    """
+
+    lambda_name_a: str
+    lambda_name_b: str
+    alias: str | None = None
+    event_bus_names: tuple[str, ...] = (DEFAULT_EVENT_BUS,)
+
+
+@dataclass(frozen=True)
+class LatestMetric:
+    """The most recent data point of one Lambda metric: its timestamp, value and statistic (``Sum``, ``Maximum``…)."""
+
+    latest_metric_timestamp: datetime
+    latest_metric_value: float
+    stat: str
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """One EventBridge rule: its name and the bus it lives on (``"default"`` or a custom bus name/ARN)."""
+
+    name: str
+    event_bus_name: str = DEFAULT_EVENT_BUS
+
+
+class LambdaTools(BaseTools[LambdaConfig]):
+    """Turns a stack's Lambda triggers on and off, and reads its alias, version and latest metrics.
+
+    Event-source mappings (SQS, Kinesis, DynamoDB streams…) are switched with ``UpdateEventSourceMapping``;
+    EventBridge rules that target the function with ``EnableRule`` / ``DisableRule``. Both skip what is
+    already in the wanted state, so every switch is idempotent and a repeat sends no update.
+    """
+
+    def __init__(self, config: LambdaConfig, *, session: boto3.Session | None = None) -> None:
+        """Keep ``config`` and the optional ``boto3.Session``; no request is sent yet."""
+        super().__init__(config, session=session)
+        self._function_arns: dict[str, str] = {}
+
+    @property
+    def _lambda(self) -> LambdaClient:
+        return cast("LambdaClient", self._client("lambda"))
+
+    @property
+    def _events(self) -> EventBridgeClient:
+        return cast("EventBridgeClient", self._client("events"))
+
+    @property
+    def _cloudwatch(self) -> CloudWatchClient:
+        return cast("CloudWatchClient", self._client("cloudwatch"))
+
+    # -- names and ARNs -------------------------------------------------------------------------
+
+    def function_name(self, ref: StackReference | str) -> str:
+        """The name of the stack's Lambda function."""
+        return self._pick(ref, self.config.lambda_name_a, self.config.lambda_name_b)
+
+    def function_arn(self, ref: StackReference | str) -> str:
+        """The stack's unqualified function ARN as Lambda reports it (``GetFunction``), asked once per function.
+
+        Raises ``LookupError`` naming the function when it does not exist.
+        """
+        name = self.function_name(ref)
+        arn = self._function_arns.get(name)
+        if arn is None:
+            try:
+                found = self._lambda.get_function(FunctionName=name)
+            except ClientError as error:
+                if _code(error) == "ResourceNotFoundException":
+                    raise LookupError(
+                        f"Lambda function {name!r} of stack {as_ref(ref).value} not found in {self.config.region}"
+                    ) from error
+                raise
+            # arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>] — keep it unqualified.
+            arn = ":".join(found["Configuration"]["FunctionArn"].split(":")[:7])
+            self._function_arns[name] = arn
+        return arn
+
+    def target_arn(self, ref: StackReference | str) -> str:
+        """The ARN the stack's mappings and rules point at: the function ARN, plus ``:alias`` when ``alias`` is set."""
+        arn = self.function_arn(ref)
+        return f"{arn}:{self.config.alias}" if self.config.alias else arn
+
+    # -- event-source mappings ------------------------------------------------------------------
+
+    def list_event_source_mappings(self, ref: StackReference | str) -> list[dict[str, Any]]:
+        """Every event-source mapping of the stack's function (or alias): every page of ``ListEventSourceMappings``."""
+        return self._mappings(self.target_arn(ref))
+
+    def enable_event_mapping(
+        self, ref: StackReference | str, *, retry_delay: float = 5.0, retry_attempts: int = 6
+    ) -> None:
+        """Enable every event-source mapping of the stack's function (``UpdateEventSourceMapping`` Enabled=True).
+
+        Mappings already ``Enabled`` or ``Enabling`` are left alone (idempotent: a repeat sends no update);
+        one being deleted is skipped. A mapping in transition (``ResourceInUseException``) is retried up to
+        ``retry_attempts`` tries in all, ``retry_delay`` seconds apart, then a ``RuntimeError`` names it.
+        """
+        self._switch_mappings(ref, True, retry_delay, retry_attempts)
+
+    def disable_event_mapping(
+        self, ref: StackReference | str, *, retry_delay: float = 5.0, retry_attempts: int = 6
+    ) -> None:
+        """Disable every event-source mapping of the stack's function (``UpdateEventSourceMapping`` Enabled=False).
+
+        Mappings already ``Disabled`` or ``Disabling`` are left alone (idempotent); retries as in
+        :meth:`enable_event_mapping`.
+        """
+        self._switch_mappings(ref, False, retry_delay, retry_attempts)
+
+    def create_event_source_mapping(
+        self, ref: StackReference | str, event_source_arn: str, **params: Any
+    ) -> dict[str, Any]:
+        """Create a mapping from ``event_source_arn`` to the stack's function (or alias) and return it.
+
+        ``params`` are further ``CreateEventSourceMapping`` parameters (``BatchSize``, ``StartingPosition``…).
+        Idempotent: when the function already has a mapping for this source it is returned unchanged
+        (found by listing first, or after a ``ResourceConflictException`` from a concurrent create);
+        ``params`` are not applied to an existing mapping.
+        """
+        clash = {"FunctionName", "EventSourceArn"} & params.keys()
+        if clash:
+            raise ValueError(f"{sorted(clash)} are set by create_event_source_mapping itself: leave them out")
+        target = self.target_arn(ref)
+        existing = self._mapping_for_source(target, event_source_arn)
+        if existing is not None:
+            return existing
+        try:
+            created = self._lambda.create_event_source_mapping(
+                FunctionName=target, EventSourceArn=event_source_arn, **params
+            )
+        except ClientError as error:
+            if _code(error) != "ResourceConflictException":
+                raise
+            existing = self._mapping_for_source(target, event_source_arn)
+            if existing is None:
+                raise
+            return existing
+        return _plain(created)
+
+    def delete_event_mapping(self, uuid: str, *, retry_delay: float = 5.0, retry_attempts: int = 6) -> None:
+        """Delete the event-source mapping ``uuid`` (``DeleteEventSourceMapping``).
+
+        A mapping already gone, or already being deleted, is done (idempotent). A mapping in transition
+        (``ResourceInUseException``) is retried as in :meth:`enable_event_mapping`.
+        """
+        _check_attempts(retry_attempts)
+        for attempt in range(1, retry_attempts + 1):
+            try:
+                self._lambda.delete_event_source_mapping(UUID=uuid)
+                return
+            except ClientError as error:
+                code = _code(error)
+                if code == "ResourceNotFoundException":
+                    return
+                if code != "ResourceInUseException":
+                    raise
+                state = self._mapping_state(uuid)
+                if state in (None, "Deleting"):
+                    return
+                if attempt == retry_attempts:
+                    raise RuntimeError(
+                        f"event-source mapping {uuid} could not be deleted: still in transition "
+                        f"(State={state}) after {retry_attempts} attempts"
+                    ) from error
+            time.sleep(retry_delay)
+
+    # -- EventBridge rules ----------------------------------------------------------------------
+
+    def list_rules(self, ref: StackReference | str) -> list[RuleRef]:
+        """Every EventBridge rule, on each bus of ``event_bus_names``, with the stack's target ARN as a target.
+
+        Every page of ``ListRuleNamesByTarget``; a bus that does not exist raises ``LookupError`` naming it.
+        """
+        target = self.target_arn(ref)
+        rules: list[RuleRef] = []
+        for bus in self.config.event_bus_names:
+            paginator = self._events.get_paginator("list_rule_names_by_target")
+            try:
+                for page in paginator.paginate(TargetArn=target, EventBusName=bus):
+                    rules.extend(RuleRef(name, bus) for name in page.get("RuleNames", []))
+            except ClientError as error:
+                if _code(error) == "ResourceNotFoundException":
+                    raise LookupError(f"EventBridge bus {bus!r} not found in {self.config.region}") from error
+                raise
+        return rules
+
+    def describe_rules(self, ref: StackReference | str) -> list[dict[str, Any]]:
+        """``DescribeRule`` of every rule :meth:`list_rules` finds (``Name``, ``EventBusName``, ``State``…)."""
+        described = (self._describe_rule(rule) for rule in self.list_rules(ref))
+        return [rule for rule in described if rule is not None]
+
+    def enable_rule(self, ref: StackReference | str) -> None:
+        """Enable every EventBridge rule that targets the stack's function (``EnableRule``).
+
+        Rules already enabled are left alone (idempotent: a repeat sends no update; a rule
+        ``ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`` keeps that state); a rule deleted meanwhile is skipped.
+        """
+        self._switch_rules(ref, True)
+
+    def disable_rule(self, ref: StackReference | str) -> None:
+        """Disable every EventBridge rule that targets the stack's function (``DisableRule``); idempotent."""
+        self._switch_rules(ref, False)
+
+    # -- alias, version, metrics ----------------------------------------------------------------
+
+    def get_alias(self, ref: StackReference | str, name: str) -> dict[str, Any]:
+        """The alias ``name`` of the stack's function (``GetAlias``: ``AliasArn``, ``FunctionVersion``…).
+
+        Raises ``LookupError`` naming the alias and function when either does not exist.
+        """
+        function = self.function_name(ref)
+        try:
+            return _plain(self._lambda.get_alias(FunctionName=function, Name=name))
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                raise LookupError(f"alias {name!r} of Lambda function {function!r} not found") from error
+            raise
+
+    def get_version(self, ref: StackReference | str) -> str:
+        """The version the stack's triggers invoke.
+
+        With ``alias``: the version the alias points to (``GetAlias`` ``FunctionVersion``; during a weighted
+        shift, the primary one). Without: ``GetFunction``'s version of the unqualified function, which is
+        ``$LATEST`` — what the unqualified ARN that its mappings and rules target runs. For the newest
+        published version see :meth:`get_latest_published_version`.
+        """
+        if self.config.alias:
+            return str(self.get_alias(ref, self.config.alias)["FunctionVersion"])
+        name = self.function_name(ref)
+        found = self._lambda.get_function(FunctionName=name)
+        version = found.get("Configuration", {}).get("Version")
+        if not version:
+            raise LookupError(f"Lambda did not report a version for function {name!r}")
+        return version
+
+    def get_latest_published_version(self, ref: StackReference | str) -> str | None:
+        """The highest published version number of the stack's function (every page), or None when none is."""
+        paginator = self._lambda.get_paginator("list_versions_by_function")
+        numbers = [
+            int(version["Version"])
+            for page in paginator.paginate(FunctionName=self.function_name(ref))
+            for version in page.get("Versions", [])
+            if version.get("Version", "").isdigit()
+        ]
+        return str(max(numbers)) if numbers else None
+
+    def get_latest_metrics(self, ref: StackReference | str) -> dict[str, LatestMetric]:
+        """The latest data point of each of :data:`LAMBDA_METRICS` over the last five minutes, by metric name.
+
+        ``GetMetricData`` (every page, newest first) in ``AWS/Lambda`` at 60 s, with dimension
+        ``FunctionName``, plus ``Resource`` = ``name:alias`` when ``alias`` is set. Metrics with no data
+        in the window are left out.
+        """
+        name = self.function_name(ref)
+        dimensions: list[DimensionTypeDef] = [{"Name": "FunctionName", "Value": name}]
+        if self.config.alias:
+            dimensions.append({"Name": "Resource", "Value": f"{name}:{self.config.alias}"})
+        by_id = {metric.lower(): (metric, stat) for metric, stat in LAMBDA_METRICS}
+        queries: list[MetricDataQueryTypeDef] = []
+        for query_id, (metric, stat) in by_id.items():
+            metric_stat: MetricStatTypeDef = {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
+                "Period": METRICS_PERIOD_SECONDS,
+                "Stat": stat,
+            }
+            queries.append({"Id": query_id, "MetricStat": metric_stat, "ReturnData": True})
+        end = datetime.now(UTC)
+        paginator = self._cloudwatch.get_paginator("get_metric_data")
+        latest: dict[str, LatestMetric] = {}
+        pages = paginator.paginate(
+            MetricDataQueries=queries, StartTime=end - METRICS_WINDOW, EndTime=end, ScanBy="TimestampDescending"
+        )
+        for page in pages:
+            for result in page.get("MetricDataResults", []):
+                known = by_id.get(result.get("Id", ""))
+                if known is None:
+                    continue
+                metric, stat = known
+                for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                    seen = latest.get(metric)
+                    if seen is None or stamp > seen.latest_metric_timestamp:
+                        latest[metric] = LatestMetric(stamp, float(value), stat)
+        return latest
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _mappings(self, function: str, event_source_arn: str | None = None) -> list[dict[str, Any]]:
+        paginator = self._lambda.get_paginator("list_event_source_mappings")
+        pages = (
+            paginator.paginate(FunctionName=function, EventSourceArn=event_source_arn)
+            if event_source_arn
+            else paginator.paginate(FunctionName=function)
+        )
+        return [_plain(mapping) for page in pages for mapping in page.get("EventSourceMappings", [])]
+
+    def _mapping_for_source(self, target: str, event_source_arn: str) -> dict[str, Any] | None:
+        for mapping in self._mappings(target, event_source_arn):
+            if mapping.get("State") != "Deleting":
+                return mapping
+        return None
+
+    def _mapping_state(self, uuid: str) -> str | None:
+        """The mapping's ``State`` now, or None when it is gone."""
+        try:
+            return self._lambda.get_event_source_mapping(UUID=uuid).get("State", "")
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def _switch_mappings(self, ref: StackReference | str, enabled: bool, retry_delay: float, attempts: int) -> None:
+        _check_attempts(attempts)
+        function = self.function_name(ref)
+        for mapping in self.list_event_source_mappings(ref):
+            self._switch_mapping(function, mapping, enabled, retry_delay, attempts)
+
+    def _switch_mapping(
+        self, function: str, mapping: Mapping[str, Any], enabled: bool, retry_delay: float, attempts: int
+    ) -> None:
+        uuid = str(mapping["UUID"])
+        wanted = _MAPPING_ON if enabled else _MAPPING_OFF
+        state: str | None = mapping.get("State", "")
+        for attempt in range(1, attempts + 1):
+            if state is None or state in wanted:
+                return
+            if state == "Deleting":
+                logger.info("event-source mapping %s of %s is being deleted: left alone", uuid, function)
+                return
+            try:
+                self._lambda.update_event_source_mapping(UUID=uuid, Enabled=enabled)
+                logger.info("event-source mapping %s of %s: Enabled=%s", uuid, function, enabled)
+                return
+            except ClientError as error:
+                code = _code(error)
+                if code == "ResourceNotFoundException":
+                    return
+                if code != "ResourceInUseException":
+                    raise
+                if attempt == attempts:
+                    raise RuntimeError(
+                        f"event-source mapping {uuid} of Lambda function {function!r} could not be set to "
+                        f"Enabled={enabled}: still in transition after {attempts} attempts"
+                    ) from error
+            time.sleep(retry_delay)
+            state = self._mapping_state(uuid)
+
+    def _describe_rule(self, rule: RuleRef) -> dict[str, Any] | None:
+        try:
+            return _plain(self._events.describe_rule(Name=rule.name, **_bus_param(rule)))
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def _switch_rules(self, ref: StackReference | str, enabled: bool) -> None:
+        wanted = _RULE_ON if enabled else _RULE_OFF
+        for rule in self.list_rules(ref):
+            described = self._describe_rule(rule)
+            if described is None or described.get("State") in wanted:
+                continue
+            try:
+                if enabled:
+                    self._events.enable_rule(Name=rule.name, **_bus_param(rule))
+                else:
+                    self._events.disable_rule(Name=rule.name, **_bus_param(rule))
+            except ClientError as error:
+                if _code(error) != "ResourceNotFoundException":
+                    raise
+                continue
+            logger.info("EventBridge rule %s on bus %s: enabled=%s", rule.name, rule.event_bus_name, enabled)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _plain(response: Mapping[str, Any]) -> dict[str, Any]:
+    """A response as a plain dict, without boto3's ``ResponseMetadata``."""
+    return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+
+def _bus_param(rule: RuleRef) -> dict[str, str]:
+    """``EventBusName`` for a rule on a custom bus; nothing for the default bus."""
+    return {} if rule.event_bus_name == DEFAULT_EVENT_BUS else {"EventBusName": rule.event_bus_name}
+
+
+def _check_attempts(attempts: int) -> None:
+    if attempts < 1:
+        raise ValueError(f"retry_attempts must be at least 1 (every try counts, the first included), got {attempts}")
