@@ -5,6 +5,34 @@ Every tool is ``XTools(config, *, session=None)``; its config is a keyword-built
 for the state a resource already has is a success.
 """
 
+from bluegreen.tools.aurora import AuroraConfig, AuroraTools
+from bluegreen.tools.cloudwatch import AlarmStack, CloudWatchConfig, CloudWatchTools
+from bluegreen.tools.dynamodb import DynamoConfig, DynamoTools
 from bluegreen.tools.ecs import EcsConfig, EcsTools
+from bluegreen.tools.kinesis import KinesisConfig, KinesisTools
+from bluegreen.tools.lambda_ import LambdaConfig, LambdaTools, LatestMetric
+from bluegreen.tools.sns import SnsConfig, SnsTools, TopicData
+from bluegreen.tools.sqs import QueuePair, SqsConfig, SqsTools
 
-__all__ = ["EcsConfig", "EcsTools"]
+__all__ = [
+    "AlarmStack",
+    "AuroraConfig",
+    "AuroraTools",
+    "CloudWatchConfig",
+    "CloudWatchTools",
+    "DynamoConfig",
+    "DynamoTools",
+    "EcsConfig",
+    "EcsTools",
+    "KinesisConfig",
+    "KinesisTools",
+    "LambdaConfig",
+    "LambdaTools",
+    "LatestMetric",
+    "QueuePair",
+    "SnsConfig",
+    "SnsTools",
+    "SqsConfig",
+    "SqsTools",
+    "TopicData",
+]

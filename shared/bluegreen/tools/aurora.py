@@ -1,0 +1,561 @@
+"""Aurora: start, stop, scale and delete a stack's DB cluster, and look after its auto-scaled readers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from botocore.exceptions import ClientError
+
+from bluegreen.refs import ClusterState, StackReference, as_ref
+from bluegreen.tools._base import AwsConfig, BaseTools
+
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_application_autoscaling.type_defs import (
+        RegisterScalableTargetRequestTypeDef,
+        ScalableTargetTypeDef,
+    )
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_rds.type_defs import (
+        DBClusterTypeDef,
+        DBInstanceTypeDef,
+        DeleteDBClusterMessageTypeDef,
+        TagTypeDef,
+    )
+
+logger = logging.getLogger(__name__)
+
+#: The Application Auto Scaling dimension of an Aurora cluster's reader count.
+READ_REPLICA_COUNT: Final = "rds:cluster:ReadReplicaCount"
+#: The tag Aurora Auto Scaling puts on the readers it adds; its value is ``cluster:<cluster id>``.
+AUTOSCALING_RESOURCE_TAG = "application-autoscaling:resourceId"
+#: "DB instance created" (RDS event category *creation*, source type db-instance).
+INSTANCE_CREATED_EVENT = "RDS-EVENT-0005"
+INSTANCE_CREATED_MESSAGE = "DB instance created"
+#: The message RDS sends when Performance Insights is turned off; AWS's event table gives it no id.
+PI_DISABLED_MESSAGE = "Performance Insights has been disabled"
+
+_SNAPSHOT_ID_MAX = 255
+_EVENT_ID = re.compile(r"RDS-EVENT-\d+")
+#: Statuses in which a cluster is neither running nor on its way to running.
+_NOT_RUNNING = frozenset(
+    {
+        ClusterState.STOPPED,
+        ClusterState.STOPPING,
+        ClusterState.DELETING,
+        ClusterState.UNKNOWN,
+        ClusterState.INACCESSIBLE_ENCRYPTION_CREDENTIALS,
+        ClusterState.INACCESSIBLE_ENCRYPTION_CREDENTIALS_RECOVERABLE,
+        ClusterState.CLONING_FAILED,
+        ClusterState.MIGRATION_FAILED,
+        ClusterState.LIMITLESS_DATA_MIGRATION_FAILED,
+    }
+)
+#: Statuses from which ``StartDBCluster`` starts a cluster.
+_STARTABLE = frozenset({ClusterState.STOPPED, ClusterState.INACCESSIBLE_ENCRYPTION_CREDENTIALS_RECOVERABLE})
+#: Error codes meaning "the instance (or its cluster) is not ready for this yet".
+_NOT_READY = frozenset({"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"})
+
+
+class ClusterStateError(RuntimeError):
+    """The cluster is in a status in which AWS refuses the operation (e.g. starting a stopping cluster).
+
+    ``cluster`` and ``state`` say which and in what status, so a caller can tell "not now" (stopping,
+    modifying, …: call again later) from "never" (deleting, failed).
+    """
+
+    def __init__(self, message: str, *, cluster: str, state: ClusterState) -> None:
+        super().__init__(message)
+        self.cluster = cluster
+        self.state = state
+
+
+class ClusterDeletionProtectedError(RuntimeError):
+    """The cluster has deletion protection enabled, so it (and its instances) were left as they were."""
+
+
+class PerformanceInsightsError(RuntimeError):
+    """Performance Insights could not be enabled: the instance was still not ready after every try."""
+
+
+@dataclass(kw_only=True)
+class AuroraConfig(AwsConfig):
+    """The DB cluster of each stack, its minimum reader count, and how auto-scaled readers are handled.
+
+    ``minimum_cluster_size`` is the min reader capacity ``scale_in`` restores. ``skip_delete_snapshots``
+    makes ``delete_database`` skip the final cluster snapshot. ``namespace`` ("*" for any) must appear
+    in an auto-scaled reader's ``application-autoscaling:resourceId`` tag for the RDS-event methods to
+    act on it; ``tags`` are what ``apply_tags`` puts on it (the cluster's own tags when empty).
+    """
+
+    cluster_name_a: str
+    cluster_name_b: str
+    minimum_cluster_size: int
+    skip_delete_snapshots: bool = False
+    namespace: str = "*"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RdsEvent:
+    """The fields this module reads from an RDS event notification (the JSON in an SNS message)."""
+
+    source_id: str
+    message: str
+    event_id: str | None = None
+    source_type: str | None = None
+
+    @classmethod
+    def from_sns_record(cls, record: Mapping[str, Any]) -> RdsEvent | None:
+        """Parse one SNS record as Lambda delivers it; None (and a log line) when it is no RDS event.
+
+        A subscription confirmation, or any message that is not a JSON object with a ``Source ID``,
+        gives None rather than an exception.
+        """
+        sns = record.get("Sns")
+        raw = sns.get("Message") if isinstance(sns, Mapping) else None
+        try:
+            body = json.loads(raw) if isinstance(raw, str) else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("Source ID"), str):
+            logger.info("SNS record ignored: its message is not an RDS event: %.200r", raw)
+            return None
+        found = _EVENT_ID.search(str(body.get("Event ID", "")))
+        return cls(
+            source_id=body["Source ID"],
+            message=str(body.get("Event Message", "")),
+            event_id=found.group(0) if found else None,
+            source_type=body.get("Event Source") if isinstance(body.get("Event Source"), str) else None,
+        )
+
+    @property
+    def is_instance_event(self) -> bool:
+        """True unless the event names a source type other than ``db-instance``."""
+        return self.source_type in (None, "db-instance")
+
+    @property
+    def is_instance_created(self) -> bool:
+        """A "DB instance created" event: ``RDS-EVENT-0005``, or that message text."""
+        return self.is_instance_event and (
+            self.event_id == INSTANCE_CREATED_EVENT or _same_text(self.message, INSTANCE_CREATED_MESSAGE)
+        )
+
+    @property
+    def is_performance_insights_disabled(self) -> bool:
+        """A "Performance Insights has been disabled" event (matched by its message text)."""
+        return self.is_instance_event and _same_text(self.message, PI_DISABLED_MESSAGE)
+
+
+class AuroraTools(BaseTools[AuroraConfig]):
+    """Acts on the Aurora DB cluster of stack a or b, and on the readers Aurora Auto Scaling adds to it."""
+
+    @property
+    def _rds(self) -> RDSClient:
+        return cast("RDSClient", self._client("rds"))
+
+    @property
+    def _aas(self) -> ApplicationAutoScalingClient:
+        return cast("ApplicationAutoScalingClient", self._client("application-autoscaling"))
+
+    def cluster_name(self, ref: StackReference | str) -> str:
+        """The DB cluster identifier of the stack."""
+        return self._pick(ref, self.config.cluster_name_a, self.config.cluster_name_b)
+
+    def get_cluster_state(self, ref: StackReference | str) -> ClusterState:
+        """The stack's cluster status from ``DescribeDBClusters`` (``UNKNOWN`` for a status not known here).
+
+        Raises ``LookupError`` naming the cluster when it does not exist.
+        """
+        return ClusterState(self._describe_cluster(ref).get("Status", ""))
+
+    def get_reader_count(self, ref: StackReference | str) -> int:
+        """How many members of the stack's cluster are readers (``IsClusterWriter`` false).
+
+        Counted from ``DBClusterMembers``; a cluster with no writer yet counts every member.
+        """
+        members = self._describe_cluster(ref).get("DBClusterMembers", [])
+        return sum(1 for member in members if not member.get("IsClusterWriter", False))
+
+    def get_min_capacity(self, ref: StackReference | str) -> int | None:
+        """The min reader capacity of the cluster's scalable target; None when none is registered."""
+        target = self._scalable_target(self.cluster_name(ref))
+        return None if target is None else target["MinCapacity"]
+
+    def scale_out(self, ref: StackReference | str) -> int:
+        """Set the cluster's min reader capacity to the partner cluster's reader count; returns it.
+
+        Application Auto Scaling then adds readers until the cluster has that many. See
+        :meth:`set_min_capacity` for what happens in AWS.
+        """
+        size = self.get_reader_count(as_ref(ref).partner)
+        self.set_min_capacity(ref, size)
+        return size
+
+    def scale_in(self, ref: StackReference | str) -> int:
+        """Set the cluster's min reader capacity back to ``minimum_cluster_size``; returns it.
+
+        Readers above it are removed by Auto Scaling's own policies, not by this call.
+        """
+        self.set_min_capacity(ref, self.config.minimum_cluster_size)
+        return self.config.minimum_cluster_size
+
+    def set_min_capacity(self, ref: StackReference | str, capacity: int) -> None:
+        """``RegisterScalableTarget`` MinCapacity := ``capacity`` on ``rds:cluster:ReadReplicaCount``.
+
+        The target (namespace ``rds``, resource ``cluster:<name>``) must already be registered, else
+        ``LookupError`` naming the cluster. AWS rejects a min above the max, so when ``capacity``
+        exceeds the target's MaxCapacity the max is raised to ``capacity`` too (logged as a warning).
+        Idempotent: no call is made when the min already is ``capacity``.
+        """
+        if capacity < 0:
+            raise ValueError(f"min reader capacity must be 0 or more, not {capacity}")
+        name = self.cluster_name(ref)
+        target = self._scalable_target(name)
+        if target is None:
+            raise LookupError(
+                f"Aurora cluster {name!r} has no Application Auto Scaling target {READ_REPLICA_COUNT} "
+                f"(resource cluster:{name}, region {self.config.region}): register one before scaling it"
+            )
+        if target["MinCapacity"] == capacity:
+            logger.info("Aurora cluster %r: min reader capacity already %d", name, capacity)
+            return
+        params: RegisterScalableTargetRequestTypeDef = {
+            "ServiceNamespace": "rds",
+            "ResourceId": target["ResourceId"],
+            "ScalableDimension": READ_REPLICA_COUNT,
+            "MinCapacity": capacity,
+        }
+        if capacity > target["MaxCapacity"]:
+            logger.warning(
+                "Aurora cluster %r: max reader capacity raised from %d to %d to allow that minimum",
+                name,
+                target["MaxCapacity"],
+                capacity,
+            )
+            params["MaxCapacity"] = capacity
+        self._aas.register_scalable_target(**params)
+        logger.info("Aurora cluster %r: min reader capacity %d -> %d", name, target["MinCapacity"], capacity)
+
+    def start_database(self, ref: StackReference | str) -> None:
+        """``StartDBCluster`` on the stack's cluster when it is stopped.
+
+        Idempotent: a cluster that is available or already starting (or otherwise running) is done.
+        A cluster that is stopping, being deleted or failed raises :class:`ClusterStateError`; a
+        missing one ``LookupError``. A start refused because the cluster changed state meanwhile is
+        judged by the state read again afterwards.
+        """
+        name = self.cluster_name(ref)
+        state = self.get_cluster_state(ref)
+        if state not in _STARTABLE:
+            if state not in _NOT_RUNNING:
+                logger.info("Aurora cluster %r is %s: already started", name, state)
+                return
+            hint = "; wait until it is stopped, then start it" if state is ClusterState.STOPPING else ""
+            raise ClusterStateError(
+                f"cannot start Aurora cluster {name!r}: it is {state}{hint}", cluster=name, state=state
+            )
+        try:
+            self._rds.start_db_cluster(DBClusterIdentifier=name)
+        except ClientError as err:
+            now = self.get_cluster_state(ref) if _code(err) == "InvalidDBClusterStateFault" else None
+            if now is None or now in _NOT_RUNNING:
+                raise
+            logger.info("Aurora cluster %r is %s: already started", name, now)
+            return
+        logger.info("Aurora cluster %r starting", name)
+
+    def stop_database(self, ref: StackReference | str) -> None:
+        """``StopDBCluster`` on the stack's cluster when it is available.
+
+        Idempotent: a cluster that is stopped or stopping is done. Any other status (starting,
+        modifying, backing-up, …) raises :class:`ClusterStateError` — AWS stops only an available
+        cluster, so call again once it is; a missing cluster raises ``LookupError``.
+        """
+        name = self.cluster_name(ref)
+        state = self.get_cluster_state(ref)
+        if state in (ClusterState.STOPPED, ClusterState.STOPPING):
+            logger.info("Aurora cluster %r is %s: already stopped", name, state)
+            return
+        if state is not ClusterState.AVAILABLE:
+            raise ClusterStateError(
+                f"cannot stop Aurora cluster {name!r} while it is {state}: AWS stops only an available "
+                "cluster; call again once it is available",
+                cluster=name,
+                state=state,
+            )
+        try:
+            self._rds.stop_db_cluster(DBClusterIdentifier=name)
+        except ClientError as err:
+            now = self.get_cluster_state(ref) if _code(err) == "InvalidDBClusterStateFault" else None
+            if now not in (ClusterState.STOPPED, ClusterState.STOPPING):
+                raise
+            logger.info("Aurora cluster %r is %s: already stopped", name, now)
+            return
+        logger.info("Aurora cluster %r stopping", name)
+
+    def delete_database(self, ref: StackReference | str) -> str | None:
+        """Delete the stack's cluster: ``DeleteDBInstance`` on every member, then ``DeleteDBCluster``.
+
+        Readers are deleted before the writer (no needless failover), with no snapshot parameters
+        (they do not apply to Aurora instances: the data lives in the cluster volume). The cluster is
+        deleted with a final snapshot named by :func:`final_snapshot_identifier` — or with
+        ``SkipFinalSnapshot`` when ``skip_delete_snapshots`` — and that snapshot's identifier is
+        returned (None when skipped or nothing was deleted).
+
+        Idempotent: a cluster that is gone or already deleting is done, and so is a member already
+        gone or deleting. Deletion protection raises :class:`ClusterDeletionProtectedError` and a
+        stopped or stopping cluster (AWS cannot delete one) :class:`ClusterStateError`, both before
+        anything is deleted.
+        """
+        name = self.cluster_name(ref)
+        cluster = self._find_cluster(name)
+        if cluster is None or cluster.get("Status") == ClusterState.DELETING:
+            logger.info("Aurora cluster %r is already gone or being deleted", name)
+            return None
+        if cluster.get("DeletionProtection", False):
+            raise ClusterDeletionProtectedError(
+                f"Aurora cluster {name!r} has deletion protection enabled: turn it off "
+                "(ModifyDBCluster DeletionProtection=false) to let it be deleted; nothing was deleted"
+            )
+        state = ClusterState(cluster.get("Status", ""))
+        if state in (ClusterState.STOPPED, ClusterState.STOPPING):
+            raise ClusterStateError(
+                f"cannot delete Aurora cluster {name!r} while it is {state}: AWS cannot delete a stopped "
+                "cluster; start it (start_database) and delete it once it is available; nothing was deleted",
+                cluster=name,
+                state=state,
+            )
+        members = sorted(cluster.get("DBClusterMembers", []), key=lambda m: m.get("IsClusterWriter", False))
+        for member in members:
+            self._delete_instance(member["DBInstanceIdentifier"])
+        identifier = cluster.get("DBClusterIdentifier", name)
+        params: DeleteDBClusterMessageTypeDef = {"DBClusterIdentifier": identifier}
+        snapshot = None if self.config.skip_delete_snapshots else final_snapshot_identifier(identifier)
+        if snapshot is None:
+            params["SkipFinalSnapshot"] = True
+        else:
+            params["SkipFinalSnapshot"] = False
+            params["FinalDBSnapshotIdentifier"] = snapshot
+        try:
+            self._rds.delete_db_cluster(**params)
+        except ClientError as err:
+            if _code(err) not in ("DBClusterNotFoundFault", "InvalidDBClusterStateFault"):
+                raise
+            again = self._find_cluster(name)
+            if again is not None and again.get("Status") != ClusterState.DELETING:
+                raise
+            logger.info("Aurora cluster %r is already gone or being deleted", name)
+            return None
+        logger.info("Aurora cluster %r deleting (final snapshot: %s)", name, snapshot or "skipped")
+        return snapshot
+
+    def apply_tags(self, record: Mapping[str, Any]) -> bool:
+        """Tag a reader that Aurora Auto Scaling created in one of the two clusters.
+
+        ``record`` is one SNS record carrying an RDS event. On "DB instance created" for an instance
+        whose ``application-autoscaling:resourceId`` tag is ``cluster:<a or b>`` (and contains
+        ``namespace`` unless it is "*"), ``AddTagsToResource`` puts on it the config's ``tags`` — or,
+        when there are none, its cluster's tags except the reserved ``aws:`` ones — plus
+        ``Role=Reader``. The instance and its ARN come from ``DescribeDBInstances``.
+
+        Returns True when the event concerned such an instance (its tags are now in place: tags it
+        already carries are not written again), False when the record was left alone.
+        """
+        event = RdsEvent.from_sns_record(record)
+        if event is None or not event.is_instance_created:
+            return False
+        instance = self._autoscaled_reader(event.source_id)
+        if instance is None:
+            return False
+        arn = instance["DBInstanceArn"]
+        wanted = dict(self.config.tags)
+        if not wanted:
+            wanted = {
+                tag["Key"]: tag.get("Value", "")
+                for tag in self.get_tags_for_cluster(arn)
+                if not tag["Key"].lower().startswith("aws:")
+            }
+        wanted["Role"] = "Reader"
+        held = {tag.get("Key"): tag.get("Value") for tag in instance.get("TagList", [])}
+        missing: list[TagTypeDef] = [
+            {"Key": key, "Value": value} for key, value in wanted.items() if held.get(key) != value
+        ]
+        if missing:
+            self._rds.add_tags_to_resource(ResourceName=arn, Tags=missing)
+            logger.info("DB instance %r tagged: %s", event.source_id, sorted(key for key in wanted))
+        return True
+
+    def enable_performance_insights(
+        self,
+        record: Mapping[str, Any],
+        re_enable_if_disabled: bool = True,
+        retry_delay: float = 60.0,
+        retry_attempts: int = 5,
+    ) -> bool:
+        """Turn Performance Insights on for a reader that Aurora Auto Scaling created.
+
+        Acts on "DB instance created" and, when ``re_enable_if_disabled``, "Performance Insights has
+        been disabled", for an instance matched as in :meth:`apply_tags`: ``ModifyDBInstance``
+        EnablePerformanceInsights=True, ApplyImmediately=True. While the instance (or cluster) is not
+        ready (``InvalidDBInstanceState`` / ``InvalidDBClusterStateFault``) it tries again after
+        ``retry_delay`` seconds; ``retry_attempts`` counts every try, the first included. When they
+        are spent it raises :class:`PerformanceInsightsError` naming the instance; other errors
+        propagate at once.
+
+        Returns True when the event concerned such an instance (Performance Insights is now on, or
+        already was), False when the record was left alone.
+        """
+        if retry_attempts < 1:
+            raise ValueError(f"retry_attempts must be at least 1, not {retry_attempts}")
+        if retry_delay < 0:
+            raise ValueError(f"retry_delay must be 0 or more seconds, not {retry_delay}")
+        event = RdsEvent.from_sns_record(record)
+        if event is None or not (
+            event.is_instance_created or (re_enable_if_disabled and event.is_performance_insights_disabled)
+        ):
+            return False
+        instance = self._autoscaled_reader(event.source_id)
+        if instance is None:
+            return False
+        name = instance["DBInstanceIdentifier"]
+        if instance.get("PerformanceInsightsEnabled", False):
+            logger.info("DB instance %r: Performance Insights already enabled", name)
+            return True
+        last: ClientError | None = None
+        for attempt in range(1, retry_attempts + 1):
+            try:
+                self._rds.modify_db_instance(
+                    DBInstanceIdentifier=name, EnablePerformanceInsights=True, ApplyImmediately=True
+                )
+            except ClientError as err:
+                if _code(err) not in _NOT_READY:
+                    raise
+                last = err
+                logger.info("DB instance %r not ready (try %d of %d): %s", name, attempt, retry_attempts, err)
+                if attempt < retry_attempts:
+                    time.sleep(retry_delay)
+                continue
+            logger.info("DB instance %r: Performance Insights enabled", name)
+            return True
+        raise PerformanceInsightsError(
+            f"could not enable Performance Insights on DB instance {name!r}: still not ready after "
+            f"{retry_attempts} tries {retry_delay:g} s apart"
+        ) from last
+
+    def get_tags_for_cluster(self, instance_arn: str) -> list[dict[str, str]]:
+        """The tags (``Key``/``Value``) of the DB cluster the instance belongs to.
+
+        The instance is found by ARN (or identifier) with ``DescribeDBInstances``, its cluster with
+        ``DescribeDBClusters``. An instance in no cluster gives ``[]``; a missing instance or cluster
+        raises ``LookupError`` naming it.
+        """
+        instance = self._find_instance(instance_arn)
+        if instance is None:
+            raise LookupError(f"DB instance {instance_arn!r} not found (region {self.config.region})")
+        cluster_id = instance.get("DBClusterIdentifier")
+        if not cluster_id:
+            return []
+        cluster = self._find_cluster(cluster_id)
+        if cluster is None:
+            raise LookupError(f"Aurora cluster {cluster_id!r} of DB instance {instance_arn!r} not found")
+        return [
+            {"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in cluster.get("TagList", []) if tag.get("Key")
+        ]
+
+    def _describe_cluster(self, ref: StackReference | str) -> DBClusterTypeDef:
+        name = self.cluster_name(ref)
+        cluster = self._find_cluster(name)
+        if cluster is None:
+            raise LookupError(
+                f"Aurora cluster {name!r} not found (region {self.config.region}): check the cluster names "
+                "in the AuroraConfig"
+            )
+        return cluster
+
+    def _find_cluster(self, name: str) -> DBClusterTypeDef | None:
+        try:
+            clusters = self._rds.describe_db_clusters(DBClusterIdentifier=name).get("DBClusters", [])
+        except ClientError as err:
+            if _code(err) == "DBClusterNotFoundFault":
+                return None
+            raise
+        return clusters[0] if clusters else None
+
+    def _find_instance(self, id_or_arn: str) -> DBInstanceTypeDef | None:
+        pages = self._rds.get_paginator("describe_db_instances").paginate(
+            Filters=[{"Name": "db-instance-id", "Values": [id_or_arn]}]
+        )
+        for page in pages:
+            for instance in page.get("DBInstances", []):
+                return instance
+        return None
+
+    def _autoscaled_reader(self, instance_id: str) -> DBInstanceTypeDef | None:
+        """The instance when Auto Scaling added it to cluster a or b (within ``namespace``), else None."""
+        instance = self._find_instance(instance_id)
+        if instance is None:
+            logger.info("DB instance %r not found: event ignored", instance_id)
+            return None
+        tags = {tag.get("Key"): tag.get("Value", "") for tag in instance.get("TagList", [])}
+        resource = tags.get(AUTOSCALING_RESOURCE_TAG)
+        ours = {f"cluster:{self.config.cluster_name_a}", f"cluster:{self.config.cluster_name_b}"}
+        namespace = self.config.namespace
+        if resource not in ours or (namespace != "*" and namespace not in resource):
+            logger.info("DB instance %r is no auto-scaled reader of this config (%r): ignored", instance_id, resource)
+            return None
+        return instance
+
+    def _delete_instance(self, identifier: str) -> None:
+        try:
+            self._rds.delete_db_instance(DBInstanceIdentifier=identifier)
+        except ClientError as err:
+            code = _code(err)
+            if code == "DBInstanceNotFound":
+                return
+            if code in _NOT_READY:
+                instance = self._find_instance(identifier)
+                if instance is None or instance.get("DBInstanceStatus") == "deleting":
+                    return
+            raise
+        logger.info("DB instance %r deleting", identifier)
+
+    def _scalable_target(self, name: str) -> ScalableTargetTypeDef | None:
+        resource = f"cluster:{name}"
+        pages = self._aas.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="rds", ResourceIds=[resource], ScalableDimension=READ_REPLICA_COUNT
+        )
+        for page in pages:
+            for target in page.get("ScalableTargets", []):
+                if target["ResourceId"] == resource:
+                    return target
+        return None
+
+
+def final_snapshot_identifier(cluster_name: str, *, now: datetime | None = None) -> str:
+    """A final-snapshot identifier for the cluster: ``<cluster>-final-<UTC yyyymmdd-hhmmss>``.
+
+    Valid by AWS's rules for any input: 1-255 letters, digits and hyphens, starting with a letter, no
+    two hyphens in a row, not ending with a hyphen (other characters become hyphens; a name that does
+    not start with a letter gets a ``cluster-`` prefix; a long name is cut).
+    """
+    suffix = f"-final-{(now or datetime.now(UTC)).astimezone(UTC):%Y%m%d-%H%M%S}"
+    base = re.sub(r"[^a-z0-9]+", "-", cluster_name.lower()).strip("-")
+    if not base[:1].isalpha():
+        base = f"cluster-{base}".rstrip("-")
+    return base[: _SNAPSHOT_ID_MAX - len(suffix)].rstrip("-") + suffix
+
+
+def _same_text(a: str, b: str) -> bool:
+    return a.strip().rstrip(".").casefold() == b.casefold()
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
