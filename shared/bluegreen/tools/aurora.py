@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -15,6 +14,12 @@ from botocore.exceptions import ClientError
 
 from bluegreen.refs import ClusterState, StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
+
+# The RDS-event names live in rds_events; re-exported here, where they were first defined.
+from bluegreen.tools.rds_events import INSTANCE_CREATED_EVENT as INSTANCE_CREATED_EVENT  # noqa: PLC0414
+from bluegreen.tools.rds_events import INSTANCE_CREATED_MESSAGE as INSTANCE_CREATED_MESSAGE  # noqa: PLC0414
+from bluegreen.tools.rds_events import PI_DISABLED_MESSAGE as PI_DISABLED_MESSAGE  # noqa: PLC0414
+from bluegreen.tools.rds_events import RdsEvent as RdsEvent  # noqa: PLC0414
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -36,14 +41,8 @@ logger = logging.getLogger(__name__)
 READ_REPLICA_COUNT: Final = "rds:cluster:ReadReplicaCount"
 #: The tag Aurora Auto Scaling puts on the readers it adds; its value is ``cluster:<cluster id>``.
 AUTOSCALING_RESOURCE_TAG = "application-autoscaling:resourceId"
-#: "DB instance created" (RDS event category *creation*, source type db-instance).
-INSTANCE_CREATED_EVENT = "RDS-EVENT-0005"
-INSTANCE_CREATED_MESSAGE = "DB instance created"
-#: The message RDS sends when Performance Insights is turned off; AWS's event table gives it no id.
-PI_DISABLED_MESSAGE = "Performance Insights has been disabled"
 
 _SNAPSHOT_ID_MAX = 255
-_EVENT_ID = re.compile(r"RDS-EVENT-\d+")
 #: Statuses in which a cluster is neither running nor on its way to running.
 _NOT_RUNNING = frozenset(
     {
@@ -101,57 +100,6 @@ class AuroraConfig(AwsConfig):
     skip_delete_snapshots: bool = False
     namespace: str = "*"
     tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RdsEvent:
-    """The fields this module reads from an RDS event notification (the JSON in an SNS message)."""
-
-    source_id: str
-    message: str
-    event_id: str | None = None
-    source_type: str | None = None
-
-    @classmethod
-    def from_sns_record(cls, record: Mapping[str, Any]) -> RdsEvent | None:
-        """Parse one SNS record as Lambda delivers it; None (and a log line) when it is no RDS event.
-
-        A subscription confirmation, or any message that is not a JSON object with a ``Source ID``,
-        gives None rather than an exception.
-        """
-        sns = record.get("Sns")
-        raw = sns.get("Message") if isinstance(sns, Mapping) else None
-        try:
-            body = json.loads(raw) if isinstance(raw, str) else None
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("Source ID"), str):
-            logger.info("SNS record ignored: its message is not an RDS event: %.200r", raw)
-            return None
-        found = _EVENT_ID.search(str(body.get("Event ID", "")))
-        return cls(
-            source_id=body["Source ID"],
-            message=str(body.get("Event Message", "")),
-            event_id=found.group(0) if found else None,
-            source_type=body.get("Event Source") if isinstance(body.get("Event Source"), str) else None,
-        )
-
-    @property
-    def is_instance_event(self) -> bool:
-        """True unless the event names a source type other than ``db-instance``."""
-        return self.source_type in (None, "db-instance")
-
-    @property
-    def is_instance_created(self) -> bool:
-        """A "DB instance created" event: ``RDS-EVENT-0005``, or that message text."""
-        return self.is_instance_event and (
-            self.event_id == INSTANCE_CREATED_EVENT or _same_text(self.message, INSTANCE_CREATED_MESSAGE)
-        )
-
-    @property
-    def is_performance_insights_disabled(self) -> bool:
-        """A "Performance Insights has been disabled" event (matched by its message text)."""
-        return self.is_instance_event and _same_text(self.message, PI_DISABLED_MESSAGE)
 
 
 class AuroraTools(BaseTools[AuroraConfig]):
@@ -551,10 +499,6 @@ def final_snapshot_identifier(cluster_name: str, *, now: datetime | None = None)
     if not base[:1].isalpha():
         base = f"cluster-{base}".rstrip("-")
     return base[: _SNAPSHOT_ID_MAX - len(suffix)].rstrip("-") + suffix
-
-
-def _same_text(a: str, b: str) -> bool:
-    return a.strip().rstrip(".").casefold() == b.casefold()
 
 
 def _code(err: ClientError) -> str:
