@@ -1,0 +1,369 @@
+"""The engine: runs a flow's steps in dependency order, independent steps in parallel.
+
+A flow is data: a list of :class:`Step` objects, each naming the stack it acts on, the AWS calls it
+intends, what it depends on and how to undo it. The engine runs them (the hooks), or
+:func:`waves` lays them out without running anything (the dry run) — both from the same list, so the
+dry run cannot drift from the real run.
+
+A step's action returns :data:`DONE` (or None) when finished, or :data:`PENDING` when it is waiting
+for AWS (an Aurora cluster starting): the engine polls it again with backoff. When only waiting is
+left and the Lambda's remaining time runs low, :meth:`Engine.run` returns ``continue`` with the ids
+of the finished steps, so the caller can re-invoke itself and resume; steps are idempotent, so a
+step repeated after a lost progress record is harmless. Past the deadline it fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from enum import StrEnum
+from graphlib import CycleError, TopologicalSorter
+
+from bluegreen.refs import StackReference
+
+logger = logging.getLogger(__name__)
+
+
+class StepStatus(StrEnum):
+    """What a step's action reports: finished, or still waiting for AWS."""
+
+    DONE = "done"
+    PENDING = "pending"
+
+
+DONE = StepStatus.DONE
+PENDING = StepStatus.PENDING
+
+StepAction = Callable[[], StepStatus | None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of a flow: an idempotent action on one stack, with its dependencies and its undo.
+
+    ``destructive`` marks a step that disables, stops, purges or deletes: the engine's guard refuses
+    to run it against the live stack. ``irreversible`` marks a step whose effect cannot be undone
+    (a purge, a deletion). ``calls`` describes the AWS calls the step makes, for the dry run.
+    """
+
+    id: str
+    title: str
+    service: str
+    stack: StackReference
+    action: StepAction
+    calls: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    destructive: bool = False
+    irreversible: bool = False
+    undo: Callable[[], object] | None = None
+    undo_calls: tuple[str, ...] = ()
+
+
+class StepEventKind(StrEnum):
+    """What happened to a step: started, finished, waiting, failed."""
+
+    START = "start"
+    DONE = "done"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A step's progress, passed to the engine's ``on_event`` callback (logs, the demo's display)."""
+
+    step: Step
+    kind: StepEventKind
+    seconds: float = 0.0
+    error: str | None = None
+
+
+class RunStatus(StrEnum):
+    """How a run ended: every step finished, a step failed, or the work must continue in a re-invocation."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CONTINUE = "continue"
+
+
+@dataclass
+class RunResult:
+    """The outcome of :meth:`Engine.run`: status, finished step ids (in finishing order), errors by step."""
+
+    status: RunStatus
+    done: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def message(self) -> str:
+        """A one-paragraph account of what failed, for logs and reports."""
+        parts = [f"{step}: {error}" for step, error in self.errors.items()]
+        if self.reason:
+            parts.insert(0, self.reason)
+        return "; ".join(parts) or str(self.status)
+
+
+class LiveStackError(RuntimeError):
+    """A destructive step was about to act on the live stack; it was refused."""
+
+
+def validate(steps: Sequence[Step]) -> dict[str, Step]:
+    """Check ids are unique, dependencies exist and there is no cycle; return the steps by id."""
+    by_id: dict[str, Step] = {}
+    for step in steps:
+        if step.id in by_id:
+            raise ValueError(f"duplicate step id {step.id!r}")
+        by_id[step.id] = step
+    for step in steps:
+        missing = [dep for dep in step.depends_on if dep not in by_id]
+        if missing:
+            raise ValueError(f"step {step.id!r} depends on unknown steps {missing}")
+    try:
+        TopologicalSorter({s.id: s.depends_on for s in steps}).prepare()
+    except CycleError as exc:
+        raise ValueError(f"steps depend on each other in a cycle: {exc.args[1]}") from exc
+    return by_id
+
+
+def waves(steps: Sequence[Step]) -> list[list[Step]]:
+    """Group the steps into waves: every step of a wave depends only on steps of earlier waves.
+
+    The steps of one wave run in parallel; this is what the dry run shows.
+    """
+    by_id = validate(steps)
+    sorter = TopologicalSorter({s.id: s.depends_on for s in steps})
+    sorter.prepare()
+    result: list[list[Step]] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=[s.id for s in steps].index)
+        result.append([by_id[i] for i in ready])
+        sorter.done(*ready)
+    return result
+
+
+def reversed_steps(steps: Sequence[Step], done: Iterable[str], *, destructive: bool = False) -> list[Step]:
+    """The undo of the finished steps that have one, as steps ordered in reverse dependency order.
+
+    An undo runs only after the undos of every finished step that depended on its step.
+    ``destructive`` marks the undos as destructive (they disable what a prepare enabled), so the
+    engine's live-stack guard checks them too.
+    """
+    finished = set(done)
+    undoable = [s for s in steps if s.id in finished and s.undo is not None]
+    ids = {s.id for s in undoable}
+    dependents: dict[str, list[str]] = {s.id: [] for s in undoable}
+    closure = _dependency_closure(steps)
+    for step in undoable:
+        for other in undoable:
+            if other.id != step.id and step.id in closure[other.id]:
+                dependents[step.id].append(f"undo:{other.id}")
+    result = []
+    for step in undoable:
+        undo = step.undo
+        assert undo is not None
+        result.append(
+            Step(
+                id=f"undo:{step.id}",
+                title=f"undo {step.title}",
+                service=step.service,
+                stack=step.stack,
+                action=_as_action(undo),
+                calls=step.undo_calls,
+                depends_on=tuple(d for d in dependents[step.id] if d.removeprefix("undo:") in ids),
+                destructive=destructive,
+            )
+        )
+    return result
+
+
+def _as_action(fn: Callable[[], object]) -> StepAction:
+    def action() -> StepStatus:
+        fn()
+        return DONE
+
+    return action
+
+
+def _dependency_closure(steps: Sequence[Step]) -> dict[str, set[str]]:
+    direct = {s.id: set(s.depends_on) for s in steps}
+    closure: dict[str, set[str]] = {}
+
+    def visit(node: str) -> set[str]:
+        if node not in closure:
+            found: set[str] = set()
+            for dep in direct[node]:
+                found.add(dep)
+                found |= visit(dep)
+            closure[node] = found
+        return closure[node]
+
+    for node in direct:
+        visit(node)
+    return closure
+
+
+class Engine:
+    """Runs steps: dependency order, up to ``max_workers`` independent steps at once, polls waits with backoff.
+
+    ``time_left`` says how many seconds this invocation may still work (the Lambda's remaining time);
+    when only waiting steps are left and the next poll would come later than ``handover_seconds``
+    before the end, the run returns ``continue``. ``deadline_left`` says how many seconds remain
+    before the hook must report; a run past it fails. ``guard`` is called before every destructive
+    step and raises to refuse it (the live-stack check).
+    """
+
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        *,
+        max_workers: int = 8,
+        time_left: Callable[[], float] = lambda: float("inf"),
+        deadline_left: Callable[[], float] = lambda: float("inf"),
+        guard: Callable[[Step], None] | None = None,
+        on_event: Callable[[StepEvent], None] | None = None,
+        poll_initial: float = 5.0,
+        poll_max: float = 30.0,
+        handover_seconds: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        keep_going: bool = False,
+    ) -> None:
+        """Prepare to run ``steps`` (validated now: unique ids, known dependencies, no cycle)."""
+        self.steps = list(steps)
+        self.by_id = validate(self.steps)
+        self.max_workers = max_workers
+        self.time_left = time_left
+        self.deadline_left = deadline_left
+        self.guard = guard
+        self.on_event = on_event
+        self.poll_initial = poll_initial
+        self.poll_max = poll_max
+        self.handover_seconds = handover_seconds
+        self.sleep = sleep
+        self.clock = clock
+        self.keep_going = keep_going
+
+    def _emit(self, step: Step, kind: StepEventKind, seconds: float = 0.0, error: str | None = None) -> None:
+        if kind is StepEventKind.FAILED:
+            logger.error("step %s failed after %.2fs: %s", step.id, seconds, error)
+        else:
+            logger.info("step %s %s (%.2fs)", step.id, kind.value, seconds)
+        if self.on_event is not None:
+            self.on_event(StepEvent(step, kind, seconds, error))
+
+    def _execute(self, step: Step) -> tuple[StepStatus, float]:
+        started = self.clock()
+        if step.destructive and self.guard is not None:
+            self.guard(step)
+        outcome = step.action()
+        return (outcome or DONE), self.clock() - started
+
+    def run(self, done: Iterable[str] = ()) -> RunResult:
+        """Run every step not in ``done`` (ids finished by an earlier invocation); see the class docstring."""
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="bluegreen-step") as pool:
+            return _Run(self, pool, set(done) & set(self.by_id)).loop()
+
+
+class _Run:
+    """The state of one :meth:`Engine.run`: what is ready, running, waiting, finished and failed."""
+
+    def __init__(self, engine: Engine, pool: ThreadPoolExecutor, finished: set[str]) -> None:
+        self.engine = engine
+        self.pool = pool
+        self.finished = finished
+        self.result = RunResult(status=RunStatus.SUCCEEDED)
+        self.sorter = TopologicalSorter({s.id: s.depends_on for s in engine.steps})
+        self.sorter.prepare()
+        self.ready: list[str] = []
+        self.waiting: dict[str, float] = {}
+        self.polls: dict[str, int] = {}
+        self.running: dict[Future[tuple[StepStatus, float]], str] = {}
+        self.failed = False
+
+    def loop(self) -> RunResult:
+        engine = self.engine
+        while True:
+            self._collect_ready()
+            if not self.failed or engine.keep_going:
+                self._start_due()
+            if self.running:
+                self._await_running()
+                continue
+            if (self.failed and not engine.keep_going) or not self.waiting:
+                break
+            pause = max(0.0, min(self.waiting.values()) - engine.clock())
+            if engine.time_left() - pause < engine.handover_seconds:
+                self.result.status = RunStatus.CONTINUE
+                return self.result
+            if engine.deadline_left() - pause <= 0:
+                self.result.reason = "the deadline would pass while waiting for: " + ", ".join(sorted(self.waiting))
+                self.failed = True
+                break
+            engine.sleep(pause)
+        if self.failed:
+            self.result.status = RunStatus.FAILED
+        return self.result
+
+    def _collect_ready(self) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for node in self.sorter.get_ready():
+                if node in self.finished:
+                    self.sorter.done(node)
+                    progressed = True
+                else:
+                    self.ready.append(node)
+
+    def _start_due(self) -> None:
+        engine = self.engine
+        if (self.ready or self.waiting) and engine.deadline_left() <= 0:
+            self.result.reason = "the deadline passed before every step finished"
+            self.failed = True
+            self.ready.clear()
+            self.waiting.clear()
+        now = engine.clock()
+        due = [n for n, at in self.waiting.items() if at <= now]
+        for node in due:
+            del self.waiting[node]
+        for node in self.ready:
+            engine._emit(engine.by_id[node], StepEventKind.START)
+        for node in [*self.ready, *due]:
+            self.running[self.pool.submit(engine._execute, engine.by_id[node])] = node
+        self.ready.clear()
+
+    def _await_running(self) -> None:
+        engine = self.engine
+        timeout = max(0.0, min(self.waiting.values()) - engine.clock()) if self.waiting else None
+        completed, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in completed:
+            node = self.running.pop(future)
+            step = engine.by_id[node]
+            try:
+                status, seconds = future.result()
+            except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
+                self._fail(step, f"{type(exc).__name__}: {exc}")
+                continue
+            if status is PENDING:
+                self.polls[node] = self.polls.get(node, 0) + 1
+                delay = min(engine.poll_max, engine.poll_initial * 2 ** (self.polls[node] - 1))
+                self.waiting[node] = engine.clock() + delay
+                engine._emit(step, StepEventKind.PENDING, seconds)
+            else:
+                self.sorter.done(node)
+                self.finished.add(node)
+                self.result.done.append(node)
+                engine._emit(step, StepEventKind.DONE, seconds)
+
+    def _fail(self, step: Step, error: str) -> None:
+        self.result.errors[step.id] = error
+        self.engine._emit(step, StepEventKind.FAILED, error=error)
+        self.failed = True
+        if self.engine.keep_going:
+            self.sorter.done(step.id)
+        else:
+            self.waiting.clear()

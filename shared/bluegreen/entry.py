@@ -1,0 +1,78 @@
+"""What the hook handlers share: Powertools logging and metrics around :func:`bluegreen.hooks.handle`.
+
+Importing this module does no I/O and needs no plan: the plan is read, and clients are made, on the
+first invocation, then reused by warm invocations of the same process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bluegreen.engine import StepEvent, StepEventKind
+from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
+
+logger = Logger(service="bluegreen")
+metrics = Metrics(namespace="bluegreen", service="bluegreen")
+copy_config_to_registered_loggers(source_logger=logger, include={"bluegreen"}, log_level=logging.INFO)
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The process's :class:`Runtime`, made on first use from the environment and kept while warm."""
+    global _runtime  # noqa: PLW0603 - one runtime per warm Lambda process
+    if _runtime is None:
+        _runtime = Runtime.from_env()
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the cached runtime (tests, or after the plan parameter changed)."""
+    global _runtime  # noqa: PLW0603
+    _runtime = None
+
+
+def _record(event: StepEvent) -> None:
+    if event.kind is StepEventKind.DONE:
+        metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="StepDuration", unit=MetricUnit.Seconds, value=event.seconds)
+    elif event.kind is StepEventKind.FAILED:
+        metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+
+
+def hook_handler(flow: Flow) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """A Lambda handler for ``flow``: JSON logs with the deployment id on every line, metrics, one report."""
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if isinstance(event, dict):
+            logger.append_keys(
+                deployment_id=event.get("DeploymentId"),
+                hook_execution_id=event.get("LifecycleEventHookExecutionId"),
+                flow=flow.value,
+            )
+        result = handle(
+            flow,
+            event,
+            runtime=runtime,
+            time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+            reinvoke=lambda_reinvoker(context.invoked_function_arn),
+            on_event=_record,
+        )
+        if result.status is not None:
+            metrics.add_metric(name=f"Hook{result.status.value}", unit=MetricUnit.Count, value=1)
+        return {
+            "status": result.status.value if result.status else "Continued",
+            "message": result.message,
+            "steps": result.done,
+        }
+
+    return handler

@@ -1,0 +1,1 @@
+"""The local world: seed a realistic two-stack application into moto (tests, and the demo's emulator)."""
