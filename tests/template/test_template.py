@@ -1,0 +1,424 @@
+"""The SAM application's template, its examples and sample events, checked without sam or AWS.
+
+cfn-lint (a dev dependency) lints the templates through its Python API, SAM transform included, and
+its YAML loader reads them with the short-form intrinsics (``!Sub``, ``!Ref``…) as plain dicts.
+``sam validate --lint``, ``sam build`` and checkov run in ``scripts/template-check.sh`` instead:
+they need venvs of their own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+LAMBDA_APP = ROOT / "examples" / "lambda-app" / "template.yaml"
+APPSPEC = ROOT / "examples" / "ecs-app" / "appspec.yaml"
+
+HOOKS = {
+    "BeforeAllowTrafficFunction": ("before_allow_traffic.handler", "_prepare"),
+    "AfterAllowTrafficFunction": ("after_allow_traffic.handler", "_retire"),
+}
+
+#: Actions that change or destroy the managed resources: never granted on Resource "*".
+DESTRUCTIVE_ACTIONS = frozenset(
+    action.lower()
+    for action in (
+        "sqs:PurgeQueue",
+        "dynamodb:DeleteTable",
+        "rds:DeleteDBCluster",
+        "rds:DeleteDBInstance",
+        "rds:StopDBCluster",
+        "kinesis:DeregisterStreamConsumer",
+        "ecs:UpdateService",
+        "events:DisableRule",
+        "cloudwatch:DisableAlarmActions",
+        "sns:SetSubscriptionAttributes",
+        "lambda:UpdateEventSourceMapping",
+        "lambda:DeleteEventSourceMapping",
+    )
+)
+
+#: The only actions allowed on Resource "*": AWS offers no resource-level permission for them.
+#: The write ones among them are only granted under a Condition (checked below).
+UNSCOPABLE_ACTIONS = frozenset(
+    action.lower()
+    for action in (
+        "lambda:ListEventSourceMappings",
+        "lambda:CreateEventSourceMapping",
+        "events:ListRuleNamesByTarget",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:RegisterScalableTarget",
+    )
+)
+CONDITIONED_ON_STAR = frozenset({"lambda:createeventsourcemapping", "application-autoscaling:registerscalabletarget"})
+
+#: Hook function names are CodeDeployHook_<stack name>_<flow>; Lambda names are at most 64 characters.
+MAX_STACK_NAME = 64 - len("CodeDeployHook_") - len("_prepare")
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A YAML template as plain dicts (CloudFormation short-form intrinsics become ``{"Fn::Sub": …}``)."""
+    loaded: dict[str, Any] = cfn_yaml.load(str(path))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def iam_statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every IAM policy statement the template writes: managed/inline policies, roles, SAM function policies."""
+    for name, resource in resources.items():
+        kind = resource["Type"]
+        props = resource.get("Properties", {})
+        documents: list[Any] = []
+        if kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            documents.append(props["PolicyDocument"])
+        elif kind == "AWS::IAM::Role":
+            documents.extend(policy["PolicyDocument"] for policy in props.get("Policies", []))
+        elif kind == "AWS::Serverless::Function":
+            # SAM accepts policy documents, managed policy ARNs/Refs and policy templates here.
+            documents.extend(p for p in as_list(props.get("Policies", [])) if isinstance(p, dict) and "Statement" in p)
+        for document in documents:
+            for statement in as_list(document["Statement"]):
+                yield name, statement
+
+
+def grants(statement: dict[str, Any], action: str) -> bool:
+    """Whether an Allow statement's Action (wildcards included) covers ``action``."""
+    return statement.get("Effect") == "Allow" and any(
+        fnmatch.fnmatchcase(action, pattern.lower()) for pattern in as_list(statement.get("Action", []))
+    )
+
+
+def resource_strings(statement: dict[str, Any]) -> list[str]:
+    """The statement's resources as text (``!Sub`` patterns as written, ``!GetAtt``/``!Ref`` as their JSON)."""
+    out = []
+    for resource in as_list(statement.get("Resource", [])):
+        if isinstance(resource, str):
+            out.append(resource)
+        elif isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], str):
+            out.append(resource["Fn::Sub"])
+        else:
+            out.append(json.dumps(resource))
+    return out
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, LAMBDA_APP], ids=["template", "lambda-app"])
+def test_cfn_lint_reports_no_error_or_warning(path: Path) -> None:
+    matches = lint(path.read_text(), config=ManualArgs(regions=["us-east-1", "eu-central-1"]))
+    problems = [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches if m.rule.id[0] in "EW"]
+    assert problems == []
+
+
+def test_every_checkov_skip_is_justified(resources: dict[str, Any]) -> None:
+    skips = [
+        (name, skip)
+        for name, resource in resources.items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips, "the template is expected to skip a few checks"
+    for name, skip in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (name, skip)
+        assert len(skip.get("comment", "").strip()) > 20, f"{name} skips {skip['id']} without a justification"
+
+
+# --- hook functions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logical_id", list(HOOKS))
+def test_hook_function_is_named_for_codedeploy_and_the_stack(resources: dict[str, Any], logical_id: str) -> None:
+    props = resources[logical_id]["Properties"]
+    handler, suffix = HOOKS[logical_id]
+    name = props["FunctionName"]["Fn::Sub"]
+    assert name.startswith("CodeDeployHook_")  # CodeDeploy's managed role may invoke those
+    assert "${AWS::StackName}" in name  # several installs per account
+    assert name == f"CodeDeployHook_${{AWS::StackName}}{suffix}"
+    assert props["Handler"] == handler
+    assert props["CodeUri"] == "handlers/"
+    assert resources[logical_id]["Type"] == "AWS::Serverless::Function"
+
+
+def test_a_41_character_stack_name_still_fits_lambdas_64_characters() -> None:
+    assert MAX_STACK_NAME == 41
+    assert len(f"CodeDeployHook_{'s' * MAX_STACK_NAME}_prepare") == 64
+
+
+@pytest.mark.parametrize("logical_id", list(HOOKS))
+def test_hook_reinvokes_itself_by_name_not_by_getatt(resources: dict[str, Any], logical_id: str) -> None:
+    name = resources[logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+    own = {
+        resource
+        for owner, statement in iam_statements(resources)
+        if owner == logical_id and grants(statement, "lambda:invokefunction")
+        for resource in resource_strings(statement)
+    }
+    assert own == {f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"}
+
+
+@pytest.mark.parametrize("logical_id", list(HOOKS))
+def test_hook_may_report_read_the_plan_and_write_the_record(resources: dict[str, Any], logical_id: str) -> None:
+    mine = [statement for owner, statement in iam_statements(resources) if owner == logical_id]
+    report = [s for s in mine if grants(s, "codedeploy:putlifecycleeventhookexecutionstatus")]
+    assert report and all(r.startswith("arn:") for s in report for r in resource_strings(s))
+    plan = [r for s in mine if grants(s, "ssm:getparameter") for r in resource_strings(s)]
+    assert plan == ["arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${PlanParameterName}"]
+    record = [s for s in mine if grants(s, "dynamodb:updateitem")]
+    assert record and all(s["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]} for s in record)
+    assert all(grants(record[0], f"dynamodb:{a}") for a in ("getitem", "putitem", "updateitem"))
+    # The per-service tools come from the shared managed policy.
+    assert {"Ref": "HookToolsPolicy"} in resources[logical_id]["Properties"]["Policies"]
+
+
+@pytest.mark.parametrize("logical_id", list(HOOKS))
+def test_failed_async_invocations_go_to_the_on_failure_queue(resources: dict[str, Any], logical_id: str) -> None:
+    config = resources[logical_id]["Properties"]["EventInvokeConfig"]
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["OnFailureQueue", "Arn"]},
+    }
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == {
+        "Fn::FindInMap": ["DeadlineSeconds", {"Ref": "DeadlineMinutes"}, "Seconds"]
+    }
+
+
+def test_event_age_limit_is_the_deadline_and_within_the_hook_timeout(template: dict[str, Any]) -> None:
+    deadline = template["Parameters"]["DeadlineMinutes"]
+    seconds = template["Mappings"]["DeadlineSeconds"]
+    assert deadline["Default"] == "50"
+    assert set(deadline["AllowedValues"]) == set(seconds)
+    for minutes, entry in seconds.items():
+        assert entry["Seconds"] == int(minutes) * 60
+        assert entry["Seconds"] < 3600  # CodeDeploy gives a hook one hour
+
+
+def test_on_failure_queue_is_encrypted_and_keeps_messages_14_days(resources: dict[str, Any]) -> None:
+    queue = resources["OnFailureQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert "FifoQueue" not in queue["Properties"]  # Lambda destinations cannot be FIFO queues
+
+
+def test_globals_set_runtime_architecture_tracing_and_environment(template: dict[str, Any]) -> None:
+    function = template["Globals"]["Function"]
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert set(template["Parameters"]["Architecture"]["AllowedValues"]) == {"arm64", "x86_64"}
+    assert function["Timeout"] == 900
+    assert function["Tracing"] == "Active"
+    assert function["Layers"][0] == {"Ref": "BlueGreenLayer"}
+    powertools = function["Layers"][1]["Fn::If"]
+    assert powertools[0] == "UsePublicPowertoolsLayer"
+    assert "AWSLambdaPowertoolsPythonV3-python313-${Architecture}" in powertools[1]["Fn::Sub"]
+    assert powertools[2] == {"Ref": "PowertoolsLayerArn"}
+    variables = function["Environment"]["Variables"]
+    assert variables["BLUEGREEN_PLAN_PARAMETER"] == {"Ref": "PlanParameterName"}
+    assert variables["BLUEGREEN_STATE_TABLE"] == {"Ref": "StateTable"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "bluegreen"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "bluegreen"
+    assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
+
+
+# --- layer and table --------------------------------------------------------------------------
+
+
+def test_layer_is_built_from_shared_with_python313(resources: dict[str, Any]) -> None:
+    layer = resources["BlueGreenLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert set(layer["Properties"]["CompatibleArchitectures"]) == {"arm64", "x86_64"}
+    assert (ROOT / "shared" / "bluegreen" / "__init__.py").is_file()  # so python/bluegreen/ in the layer
+
+
+def test_state_table_is_recoverable_encrypted_and_expires_items(resources: dict[str, Any]) -> None:
+    table = resources["StateTable"]
+    props = table["Properties"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert props["KeySchema"] == [{"AttributeName": "application", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "application", "AttributeType": "S"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+# --- least privilege --------------------------------------------------------------------------
+
+
+def test_no_statement_uses_not_action_or_not_resource(resources: dict[str, Any]) -> None:
+    for name, statement in iam_statements(resources):
+        assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), name
+
+
+@pytest.mark.parametrize("action", sorted(DESTRUCTIVE_ACTIONS))
+def test_destructive_action_is_never_granted_on_every_resource(resources: dict[str, Any], action: str) -> None:
+    granting = [(name, s) for name, s in iam_statements(resources) if grants(s, action)]
+    assert granting, f"{action} is expected to be granted (on the managed resources)"
+    for name, statement in granting:
+        assert "*" not in resource_strings(statement), f"{name} grants {action} on Resource '*'"
+    # At least one grant names the managed resources by the prefix parameter (resource or condition).
+    assert any("${ManagedNamePrefix}" in json.dumps(s) for _, s in granting), action
+
+
+@pytest.mark.parametrize("action", sorted(DESTRUCTIVE_ACTIONS))
+def test_destructive_action_targets_managed_names_or_is_conditioned(resources: dict[str, Any], action: str) -> None:
+    for name, statement in iam_statements(resources):
+        if not grants(statement, action) or "Condition" in statement:
+            continue
+        for resource in resource_strings(statement):
+            managed = resource.endswith("${ManagedNamePrefix}*")
+            # Aurora auto-scaling readers have generated names that cannot carry the prefix.
+            autoscaled_reader = resource.endswith(":db:application-autoscaling-*")
+            assert managed or autoscaled_reader, f"{name}: {action} on {resource}"
+
+
+def test_resource_star_only_for_actions_aws_cannot_scope(resources: dict[str, Any]) -> None:
+    for name, statement in iam_statements(resources):
+        if "*" not in resource_strings(statement):
+            continue
+        actions = {a.lower() for a in as_list(statement["Action"])}
+        assert actions <= UNSCOPABLE_ACTIONS, f"{name}: {actions - UNSCOPABLE_ACTIONS} on Resource '*'"
+        if actions & CONDITIONED_ON_STAR:
+            assert statement.get("Condition"), f"{name}: {actions & CONDITIONED_ON_STAR} needs a Condition"
+
+
+def test_event_source_mapping_changes_are_limited_to_managed_functions(resources: dict[str, Any]) -> None:
+    for action in (
+        "lambda:updateeventsourcemapping",
+        "lambda:deleteeventsourcemapping",
+        "lambda:createeventsourcemapping",
+    ):
+        for name, statement in iam_statements(resources):
+            if grants(statement, action):
+                condition = statement["Condition"]["ArnLike"]["lambda:FunctionArn"]["Fn::Sub"]
+                assert condition.endswith(":function:${ManagedNamePrefix}*"), name
+
+
+def test_managed_name_prefix_cannot_be_empty_or_a_wildcard(template: dict[str, Any]) -> None:
+    prefix = template["Parameters"]["ManagedNamePrefix"]
+    assert "Default" not in prefix  # each install names what it manages
+    assert prefix["MinLength"] >= 2
+    pattern = re.compile(prefix["AllowedPattern"])
+    assert pattern.fullmatch("orders-")
+    for bad in ("", "*", "orders*", "a:b", "a/b", "-x"):
+        assert not pattern.fullmatch(bad), bad
+
+
+# --- outputs ----------------------------------------------------------------------------------
+
+
+def test_outputs_export_the_hooks_by_stack_name(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    for output, value in {
+        "PrepareFunctionArn": {"Fn::GetAtt": ["BeforeAllowTrafficFunction", "Arn"]},
+        "RetireFunctionArn": {"Fn::GetAtt": ["AfterAllowTrafficFunction", "Arn"]},
+        "PrepareFunctionName": {"Ref": "BeforeAllowTrafficFunction"},
+        "RetireFunctionName": {"Ref": "AfterAllowTrafficFunction"},
+    }.items():
+        assert outputs[output]["Value"] == value
+        assert outputs[output]["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{output}"}
+    assert outputs["StateTableName"]["Value"] == {"Ref": "StateTable"}
+    assert outputs["OnFailureQueueUrl"]["Value"] == {"Ref": "OnFailureQueue"}
+    assert outputs["OnFailureQueueArn"]["Value"] == {"Fn::GetAtt": ["OnFailureQueue", "Arn"]}
+    assert outputs["LayerArn"]["Value"] == {"Ref": "BlueGreenLayer"}
+
+
+# --- samconfig, examples, events ------------------------------------------------------------------
+
+
+def test_samconfig_builds_lints_and_deploys_with_the_templates_parameters(template: dict[str, Any]) -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert config["version"] == 0.1
+    default = config["default"]
+    assert default["build"]["parameters"]["cached"] is True
+    assert default["build"]["parameters"]["parallel"] is True
+    assert default["validate"]["parameters"]["lint"] is True
+    deploy = default["deploy"]["parameters"]
+    assert set(deploy["capabilities"].split()) == {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"}
+    assert deploy["confirm_changeset"] is True
+    assert deploy["resolve_s3"] is True
+    overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"])
+    parameters = template["Parameters"]
+    assert set(overrides) <= set(parameters)
+    assert {name for name, spec in parameters.items() if "Default" not in spec} <= set(overrides)
+    assert len(default["global"]["parameters"]["stack_name"]) <= MAX_STACK_NAME
+
+
+def test_lambda_app_imports_what_the_template_exports(template: dict[str, Any]) -> None:
+    app = load(LAMBDA_APP)
+    exports = {o["Export"]["Name"]["Fn::Sub"] for o in template["Outputs"].values() if "Export" in o}
+    hooks = app["Resources"]["OrdersApiFunction"]["Properties"]["DeploymentPreference"]["Hooks"]
+    assert set(hooks) == {"PreTraffic", "PostTraffic"}
+    imported = {
+        hook: value["Fn::ImportValue"]["Fn::Sub"].replace("${BlueGreenStackName}", "${AWS::StackName}")
+        for hook, value in hooks.items()
+    }
+    assert imported == {
+        "PreTraffic": "${AWS::StackName}-PrepareFunctionName",
+        "PostTraffic": "${AWS::StackName}-RetireFunctionName",
+    }
+    assert set(imported.values()) <= exports
+
+
+def test_ecs_appspec_prepares_before_install_and_retires_after_allow_traffic(resources: dict[str, Any]) -> None:
+    appspec = load(APPSPEC)
+    hooks = {name: function for entry in appspec["Hooks"] for name, function in entry.items()}
+    stack = "bluegreen-orders"
+    named = {
+        logical_id: resources[logical_id]["Properties"]["FunctionName"]["Fn::Sub"].replace("${AWS::StackName}", stack)
+        for logical_id in HOOKS
+    }
+    assert hooks == {
+        "BeforeInstall": named["BeforeAllowTrafficFunction"],
+        "AfterAllowTraffic": named["AfterAllowTrafficFunction"],
+    }
+    assert appspec["Resources"][0]["TargetService"]["Type"] == "AWS::ECS::Service"
+
+
+@pytest.mark.parametrize("name", ["before_allow_traffic", "after_allow_traffic"])
+def test_sample_event_is_a_codedeploy_lifecycle_hook_event(name: str) -> None:
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    assert set(event) == {"DeploymentId", "LifecycleEventHookExecutionId"}
+    assert re.fullmatch(r"d-[A-Z0-9]{9}", event["DeploymentId"])
+    assert isinstance(event["LifecycleEventHookExecutionId"], str)
+    assert event["LifecycleEventHookExecutionId"]
+
+
+def test_template_check_script_is_valid_bash() -> None:
+    script = ROOT / "scripts" / "template-check.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
