@@ -34,6 +34,9 @@ class StepStatus(StrEnum):
     PENDING = "pending"
 
 
+#: The first wait before a pending step is polled again; each further wait doubles, up to ``poll_max``.
+POLL_INITIAL_SECONDS = 5.0
+
 DONE = StepStatus.DONE
 PENDING = StepStatus.PENDING
 
@@ -225,7 +228,7 @@ class Engine:
         deadline_left: Callable[[], float] = lambda: float("inf"),
         guard: Callable[[Step], None] | None = None,
         on_event: Callable[[StepEvent], None] | None = None,
-        poll_initial: float = 5.0,
+        poll_initial: float | None = None,
         poll_max: float = 30.0,
         handover_seconds: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -240,7 +243,7 @@ class Engine:
         self.deadline_left = deadline_left
         self.guard = guard
         self.on_event = on_event
-        self.poll_initial = poll_initial
+        self.poll_initial = POLL_INITIAL_SECONDS if poll_initial is None else poll_initial
         self.poll_max = poll_max
         self.handover_seconds = handover_seconds
         self.sleep = sleep
@@ -327,7 +330,9 @@ class _Run:
             self.ready.clear()
             self.waiting.clear()
         now = engine.clock()
-        due = [n for n, at in self.waiting.items() if at <= now]
+        # A step polled again must have time to finish; otherwise it waits for the hand-over.
+        repoll = engine.time_left() >= engine.handover_seconds
+        due = [n for n, at in self.waiting.items() if at <= now] if repoll else []
         for node in due:
             del self.waiting[node]
         for node in self.ready:
@@ -350,7 +355,7 @@ class _Run:
                 continue
             if status is PENDING:
                 self.polls[node] = self.polls.get(node, 0) + 1
-                delay = min(engine.poll_max, engine.poll_initial * 2 ** (self.polls[node] - 1))
+                delay = min(engine.poll_max, engine.poll_initial * 2 ** min(self.polls[node] - 1, 16))
                 self.waiting[node] = engine.clock() + delay
                 engine._emit(step, StepEventKind.PENDING, seconds)
             else:

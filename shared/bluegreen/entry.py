@@ -6,21 +6,20 @@ first invocation, then reused by warm invocations of the same process.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.engine import StepEvent, StepEventKind
 from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
 
+#: The Powertools logger *is* the stdlib logger "bluegreen": every ``bluegreen.*`` module logger
+#: propagates to it, so every line is JSON with the deployment id appended below.
 logger = Logger(service="bluegreen")
 metrics = Metrics(namespace="bluegreen", service="bluegreen")
-copy_config_to_registered_loggers(source_logger=logger, include={"bluegreen"}, log_level=logging.INFO)
 
 _runtime: Runtime | None = None
 
@@ -59,14 +58,18 @@ def hook_handler(flow: Flow) -> Callable[[dict[str, Any], LambdaContext], dict[s
                 hook_execution_id=event.get("LifecycleEventHookExecutionId"),
                 flow=flow.value,
             )
-        result = handle(
-            flow,
-            event,
-            runtime=runtime,
-            time_left=lambda: context.get_remaining_time_in_millis() / 1000,
-            reinvoke=lambda_reinvoker(context.invoked_function_arn),
-            on_event=_record,
-        )
+        try:
+            result = handle(
+                flow,
+                event,
+                runtime=runtime,
+                time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+                reinvoke=lambda_reinvoker(context.invoked_function_arn),
+                on_event=_record,
+            )
+        except ValueError:
+            metrics.add_metric(name="InvalidEvent", unit=MetricUnit.Count, value=1)
+            raise
         if result.status is not None:
             metrics.add_metric(name=f"Hook{result.status.value}", unit=MetricUnit.Count, value=1)
         return {

@@ -38,6 +38,8 @@ from bluegreen.tools.codedeploy import CodeDeployReporter, HookStatus
 logger = logging.getLogger(__name__)
 
 PROGRESS_KEY = "bluegreen"
+#: The template's cap on a hook's deadline, in minutes (it also bounds the re-invocation events' age).
+DEADLINE_ENV = "BLUEGREEN_DEADLINE_MINUTES"
 
 
 class Flow(StrEnum):
@@ -103,9 +105,22 @@ class HookResult:
 class Runtime:
     """What a warm Lambda keeps between invocations: the plan, its tools, the record, the reporter."""
 
-    def __init__(self, plan: Plan, *, store: StateStore, region: str, session: boto3.Session | None = None) -> None:
-        """Hold the plan and make its toolbox (no client is made until a tool is first used)."""
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        store: StateStore,
+        region: str,
+        session: boto3.Session | None = None,
+        deadline_minutes: int | None = None,
+    ) -> None:
+        """Hold the plan and make its toolbox (no client is made until a tool is first used).
+
+        ``deadline_minutes`` (the template's ``BLUEGREEN_DEADLINE_MINUTES``, which also bounds the age
+        of the re-invocation events) caps the plan's ``deadline_minutes``: the smaller one applies.
+        """
         self.plan = plan
+        self.deadline_minutes = min(plan.deadline_minutes, deadline_minutes or plan.deadline_minutes)
         self.store = store
         self.region = region
         self.toolbox = Toolbox(plan, region=region, account_id=plan.account_id, session=session)
@@ -119,7 +134,9 @@ class Runtime:
         region = plan.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if not region:
             raise ValueError("no region: set plan.region, or AWS_REGION in the environment")
-        return cls(plan, store=StateStore.from_env(env), region=region)
+        raw_deadline = env.get(DEADLINE_ENV, "")
+        deadline = int(raw_deadline) if raw_deadline.isdigit() and int(raw_deadline) > 0 else None
+        return cls(plan, store=StateStore.from_env(env), region=region, deadline_minutes=deadline)
 
 
 Reinvoker = Callable[[dict[str, Any]], None]
@@ -312,7 +329,7 @@ def handle(
         logger.info("hook execution %s was already reported %s; sending the same status", request.execution_id, prior)
         sent = send.report(request.deployment_id, request.execution_id, prior)
         return HookResult(HookStatus(prior), "duplicate delivery", reported=sent)
-    clock = _Clock(first_started=started, deadline_minutes=rt.plan.deadline_minutes, time_left=time_left, now=now)
+    clock = _Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)
     run = run_prepare if flow is Flow.PREPARE else run_retire
     try:
         result, message = run(rt, request, clock, on_event, **engine_kw)

@@ -1,0 +1,102 @@
+"""The Lambda entry points as Lambda calls them: plan and table from the environment, JSON logs, one report."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import after_allow_traffic
+import before_allow_traffic
+from bluegreen import entry
+from tests.conftest import REGION
+from tests.hooks.conftest import Harness
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "CodeDeployHook_bluegreen_prepare"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-central-1:123456789012:function:CodeDeployHook_bluegreen_prepare"
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+@pytest.fixture
+def lambda_env(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    monkeypatch.setenv("BLUEGREEN_PLAN", json.dumps(harness.world.plan))
+    monkeypatch.setenv("BLUEGREEN_STATE_TABLE", harness.world.state_table)
+    monkeypatch.setenv("BLUEGREEN_DEADLINE_MINUTES", "45")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "bluegreen")
+    monkeypatch.setattr("bluegreen.engine.POLL_INITIAL_SECONDS", 0.0)
+    for name in ("BLUEGREEN_PLAN_FILE", "BLUEGREEN_PLAN_PARAMETER"):
+        monkeypatch.delenv(name, raising=False)
+    entry.reset_runtime()
+    yield harness
+    entry.reset_runtime()
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_both_handlers_deploy_and_log_the_deployment_id_on_every_line(
+    lambda_env: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = io.StringIO()
+    copy = logging.StreamHandler(stream)  # the Powertools handler writes to the stdout of import time
+    copy.setFormatter(entry.logger.registered_formatter)
+    logging.getLogger("bluegreen").addHandler(copy)
+    prepare = {"DeploymentId": "d-7", "LifecycleEventHookExecutionId": "exec-prepare"}
+    assert before_allow_traffic.handler(prepare, FakeContext())["status"] == "Succeeded"  # type: ignore[arg-type]
+    retire = {"DeploymentId": "d-7", "LifecycleEventHookExecutionId": "exec-retire"}
+    assert after_allow_traffic.handler(retire, FakeContext())["status"] == "Succeeded"  # type: ignore[arg-type]
+    assert lambda_env.ledger.statuses == {"exec-prepare": "Succeeded", "exec-retire": "Succeeded"}
+    assert entry.runtime().deadline_minutes == 45  # the template's cap beats the plan's 50
+    logging.getLogger("bluegreen").removeHandler(copy)
+    logs = json_lines(stream.getvalue())
+    assert len(logs) > 10
+    assert all(line.get("deployment_id") == "d-7" for line in logs), [x for x in logs if "deployment_id" not in x][:3]
+    assert any(line["message"].startswith("step aurora[0].ready") for line in logs)  # a bluegreen.engine line
+    metrics = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
+    assert any("HookSucceeded" in line for line in metrics)
+
+
+def test_an_event_without_the_codedeploy_ids_raises_naming_the_missing_field(lambda_env: Harness) -> None:
+    with pytest.raises(ValueError, match="missing LifecycleEventHookExecutionId"):
+        before_allow_traffic.handler({"DeploymentId": "d-1"}, FakeContext())  # type: ignore[arg-type]
+    assert lambda_env.ledger.calls == []
+
+
+def test_a_missing_plan_reports_failed(lambda_env: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BLUEGREEN_PLAN")
+    event = {"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}
+    result = before_allow_traffic.handler(event, FakeContext())  # type: ignore[arg-type]
+    assert result["status"] == "Failed"
+    assert "BLUEGREEN_PLAN" in result["message"]
+    assert lambda_env.ledger.statuses == {"exec-1": "Failed"}
+
+
+@pytest.mark.parametrize("module", ["before_allow_traffic", "after_allow_traffic"])
+def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(module: str) -> None:
+    # A fresh interpreter with no plan, no table, no region and no credentials: the import must succeed.
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(["handlers", "shared"])}
+    probe = (
+        f"import botocore.client, {module}; "
+        "made = botocore.client.BaseClient.__init__; "
+        "from bluegreen import entry; assert entry._runtime is None; "
+        "import sys; print(sorted(m for m in sys.modules if m.startswith('bluegreen.tools.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['bluegreen.tools.codedeploy']"  # no service tool is imported up front

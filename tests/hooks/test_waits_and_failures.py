@@ -1,0 +1,105 @@
+"""Waits that outlive one invocation, the deadline, and a failed prepare putting the replacement back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+import bluegreen.aws
+from bluegreen.hooks import PROGRESS_KEY, Flow
+from bluegreen.refs import StackReference
+from bluegreen.state import Phase
+from tests.hooks.conftest import Harness
+from tests.support.world import view
+
+
+class HoldCluster:
+    """Makes DescribeDBClusters report the replacement cluster as 'starting' while ``held``."""
+
+    def __init__(self, cluster: str) -> None:
+        self.cluster = cluster
+        self.held = True
+
+    def __call__(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "DescribeDBClusters" and self.held:
+            for cluster in parsed.get("DBClusters", []):
+                if cluster["DBClusterIdentifier"] == self.cluster:
+                    cluster["Status"] = "starting"
+
+
+@pytest.fixture
+def hold(harness: Harness) -> HoldCluster:
+    # moto starts a cluster at once; a real one takes minutes. Registered before the hooks make their clients.
+    holder = HoldCluster(harness.world.names["b"]["cluster"])
+    bluegreen.aws.default_session().events.register("after-call.rds.DescribeDBClusters", holder)
+    return holder
+
+
+def test_a_long_wait_hands_over_to_a_reinvocation_and_resumes(harness: Harness, hold: HoldCluster) -> None:
+    harness.time_left = lambda: 30.0  # less than the engine's hand-over margin
+    first = harness.run(Flow.PREPARE, "d-1")
+    assert first.status is None
+    assert harness.ledger.calls == []  # nothing reported while work is pending
+    assert len(harness.reinvoked) == 1
+    progress = harness.reinvoked[0][PROGRESS_KEY]
+    assert progress["done"] == ["dynamodb[0].check"]
+    assert progress["invocation"] == 2
+    assert harness.reinvoked[0]["DeploymentId"] == "d-1"
+
+    hold.held = False
+    harness.time_left = lambda: 900.0
+    checks_before = harness.faults.calls.count("DescribeTable")
+    second = harness.deliver(Flow.PREPARE, harness.reinvoked[0])
+    assert second.status is not None and second.status.value == "Succeeded", second.message
+    assert harness.faults.calls.count("DescribeTable") == checks_before  # finished steps are not repeated
+    assert harness.ledger.statuses == {"d-1-before-allow-traffic": "Succeeded"}
+    assert view(harness.world, "b").working
+
+
+def test_past_the_deadline_it_reports_failed_and_puts_the_replacement_back(harness: Harness, hold: HoldCluster) -> None:
+    live_before = view(harness.world, "a")
+    started_long_ago = time.time() - 51 * 60  # the plan's deadline is 50 minutes
+    event = {
+        "DeploymentId": "d-1",
+        "LifecycleEventHookExecutionId": "exec-1",
+        PROGRESS_KEY: {"done": ["dynamodb[0].check"], "first_started": started_long_ago, "invocation": 9},
+    }
+    result = harness.deliver(Flow.PREPARE, event)
+    assert result.status is not None and result.status.value == "Failed"
+    assert "deadline" in result.message
+    assert harness.ledger.statuses == {"exec-1": "Failed"}
+    assert harness.reinvoked == []
+    b = view(harness.world, "b")
+    assert b.desired_tasks == 0 and not b.subscription_enabled and b.consumer is None
+    assert view(harness.world, "a") == live_before
+    record = harness.store.get("orders")
+    assert record is not None and record.phase is Phase.PREPARE_FAILED and record.live is StackReference.A
+
+
+@pytest.mark.parametrize(
+    "operation", ["UpdateService", "SetSubscriptionAttributes", "EnableAlarmActions", "RegisterStreamConsumer"]
+)
+def test_a_failed_prepare_puts_the_replacement_back_to_retired(harness: Harness, operation: str) -> None:
+    live_before = view(harness.world, "a")
+    harness.faults.arm(operation)
+    result = harness.run(Flow.PREPARE, "d-1")
+    assert harness.faults.fired == 1
+    assert result.status is not None and result.status.value == "Failed"
+    assert operation in result.message
+    assert harness.ledger.statuses == {"d-1-before-allow-traffic": "Failed"}
+    b = view(harness.world, "b")
+    assert b.desired_tasks == 0
+    assert not b.subscription_enabled
+    assert set(b.mappings) == {"Disabled"} and set(b.rules) == {"DISABLED"}
+    assert not any(b.alarm_actions)
+    assert b.consumer is None and b.kinesis_mappings == 0
+    assert b.min_capacity == 1  # the scale-out is undone too
+    assert view(harness.world, "a") == live_before
+    record = harness.store.get("orders")
+    assert record is not None and record.phase is Phase.PREPARE_FAILED
+    # and that deployment can never be retired
+    retire = harness.run(Flow.RETIRE, "d-1")
+    assert retire.status is not None and retire.status.value == "Failed"
+    assert view(harness.world, "a") == live_before
