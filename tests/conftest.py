@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setattr(bluegreen.aws, "_default_session", None)
+    # Powertools' Logger(service="bluegreen") is the stdlib logger "bluegreen" and stops propagation once
+    # a handler module is imported; let records reach the root logger (caplog) in every test.
+    monkeypatch.setattr(logging.getLogger("bluegreen"), "propagate", True)
 
 
 @pytest.fixture

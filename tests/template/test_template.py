@@ -47,6 +47,8 @@ DESTRUCTIVE_ACTIONS = frozenset(
         "sns:SetSubscriptionAttributes",
         "lambda:UpdateEventSourceMapping",
         "lambda:DeleteEventSourceMapping",
+        "rds:ModifyDBInstance",
+        "rds:AddTagsToResource",
     )
 )
 
@@ -68,6 +70,15 @@ CONDITIONED_ON_STAR = frozenset({"lambda:createeventsourcemapping", "application
 
 #: Hook function names are CodeDeployHook_<stack name>_<flow>; Lambda names are at most 64 characters.
 MAX_STACK_NAME = 64 - len("CodeDeployHook_") - len("_prepare")
+
+#: The RDS event functions: handler, and the name after the stack name.
+RDS_FUNCTIONS = {
+    "RdsApplyTagsFunction": ("rds_apply_tags.handler", "-rds-apply-tags"),
+    "RdsPerformanceInsightsFunction": ("rds_enable_performance_insights.handler", "-rds-perf-insights"),
+    "RdsKeepRetiredStoppedFunction": ("rds_keep_retired_stopped.handler", "-rds-keep-stopped"),
+}
+#: The keys RDS writes into the JSON message of its SNS notifications.
+RDS_MESSAGE_KEYS = {"Event Source", "Event Time", "Identifier Link", "Source ID", "Source ARN", "Event Message"}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -339,6 +350,157 @@ def test_managed_name_prefix_cannot_be_empty_or_a_wildcard(template: dict[str, A
         assert not pattern.fullmatch(bad), bad
 
 
+# --- RDS event handlers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logical_id", list(RDS_FUNCTIONS))
+def test_rds_function_is_named_for_the_stack_and_fits_lambdas_limit(resources: dict[str, Any], logical_id: str) -> None:
+    resource = resources[logical_id]
+    props = resource["Properties"]
+    handler, suffix = RDS_FUNCTIONS[logical_id]
+    assert resource["Type"] == "AWS::Serverless::Function"
+    assert props["FunctionName"] == {"Fn::Sub": f"${{AWS::StackName}}{suffix}"}  # not CodeDeployHook_…
+    assert len(f"{'s' * MAX_STACK_NAME}{suffix}") <= 64
+    assert props["Handler"] == handler
+    assert props["CodeUri"] == "handlers/"
+    assert (ROOT / "handlers" / f"{handler.split('.')[0]}.py").is_file()
+    log_groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert any(
+        g["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}{suffix}"} for g in log_groups
+    )
+
+
+@pytest.mark.parametrize("logical_id", list(RDS_FUNCTIONS))
+def test_rds_function_is_subscribed_to_the_topic_and_fails_to_the_on_failure_queue(
+    resources: dict[str, Any], logical_id: str
+) -> None:
+    props = resources[logical_id]["Properties"]
+    events = list(props["Events"].values())
+    assert events == [{"Type": "SNS", "Properties": {"Topic": {"Ref": "RdsEventsTopic"}}}]
+    config = props["EventInvokeConfig"]
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["OnFailureQueue", "Arn"]},
+    }
+    assert config["MaximumRetryAttempts"] == 2
+
+
+def test_the_rds_events_topic_is_encrypted_with_a_customer_managed_key_rds_may_use(resources: dict[str, Any]) -> None:
+    topic = resources["RdsEventsTopic"]["Properties"]
+    # RDS cannot use the AWS managed key (alias/aws/sns): its policy cannot name events.rds.amazonaws.com.
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["RdsEventsKey", "Arn"]}
+    key = resources["RdsEventsKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    for statement in statements:
+        principal = statement["Principal"]
+        assert principal != "*" and principal.get("AWS") != "*", statement["Sid"]
+    rds = [s for s in statements if s["Principal"] == {"Service": "events.rds.amazonaws.com"}]
+    assert len(rds) == 1
+    assert set(as_list(rds[0]["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert rds[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    admin = [s for s in statements if s["Action"] == "kms:*"]
+    assert [s["Principal"] for s in admin] == [
+        {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    ]
+
+
+def test_only_rds_events_of_this_account_may_publish_to_the_topic(resources: dict[str, Any]) -> None:
+    policy = resources["RdsEventsTopicPolicy"]["Properties"]
+    assert policy["Topics"] == [{"Ref": "RdsEventsTopic"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.rds.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Resource"] == {"Ref": "RdsEventsTopic"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_rds_event_subscriptions_cover_every_instance_and_cluster_notifications(resources: dict[str, Any]) -> None:
+    subscriptions = {
+        r["Properties"]["SourceType"]: r for r in resources.values() if r["Type"] == "AWS::RDS::EventSubscription"
+    }
+    assert set(subscriptions) == {"db-instance", "db-cluster"}  # one source type per subscription
+    for subscription in subscriptions.values():
+        props = subscription["Properties"]
+        assert props["SnsTopicArn"] == {"Ref": "RdsEventsTopic"}
+        assert props["Enabled"] is True
+        assert "SourceIds" not in props  # auto-scaled readers get generated names: filtered in code
+        assert subscription["DependsOn"] == "RdsEventsTopicPolicy"  # RDS may publish once it exists
+    # "Performance Insights has been disabled" has no category: every instance event is subscribed.
+    assert "EventCategories" not in subscriptions["db-instance"]["Properties"]
+    # RDS-EVENT-0153 (started after seven days stopped) is a cluster "notification".
+    assert subscriptions["db-cluster"]["Properties"]["EventCategories"] == ["notification"]
+
+
+def test_rds_functions_may_change_auto_scaled_readers_and_managed_clusters_only(resources: dict[str, Any]) -> None:
+    rds_names = {
+        "rds:modifydbinstance": ":db:application-autoscaling-*",
+        "rds:addtagstoresource": ":db:application-autoscaling-*",
+        "rds:stopdbcluster": ":cluster:${ManagedNamePrefix}*",
+    }
+    for action, suffix in rds_names.items():
+        granted = [
+            resource
+            for owner, statement in iam_statements(resources)
+            if owner in RDS_FUNCTIONS and grants(statement, action)
+            for resource in resource_strings(statement)
+        ]
+        assert granted, action
+        assert all(resource.endswith(suffix) for resource in granted), (action, granted)
+    for owner, statement in iam_statements(resources):
+        if owner in RDS_FUNCTIONS:
+            for action in ("dynamodb:putitem", "dynamodb:updateitem", "rds:deletedbcluster", "rds:deletedbinstance"):
+                assert not grants(statement, action), (owner, action)
+            assert "*" not in resource_strings(statement), owner
+
+
+def test_only_the_keep_stopped_function_reads_the_record_and_reinvokes_itself(resources: dict[str, Any]) -> None:
+    readers = {
+        owner for owner, s in iam_statements(resources) if owner in RDS_FUNCTIONS and grants(s, "dynamodb:getitem")
+    }
+    assert readers == {"RdsKeepRetiredStoppedFunction"}
+    invoke = [
+        resource
+        for owner, statement in iam_statements(resources)
+        if owner in RDS_FUNCTIONS and grants(statement, "lambda:invokefunction")
+        for resource in resource_strings(statement)
+    ]
+    name = resources["RdsKeepRetiredStoppedFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
+    assert invoke == [f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rds_instance_created",
+        "rds_performance_insights_disabled",
+        "rds_instance_deleted",
+        "rds_cluster_auto_started",
+        "sns_subscription_confirmation",
+    ],
+)
+def test_sample_event_is_an_sns_event_as_lambda_receives_it(name: str) -> None:
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    (record,) = event["Records"]
+    assert record["EventSource"] == "aws:sns"
+    assert record["EventVersion"] == "1.0"
+    sns = record["Sns"]
+    assert {"Type", "MessageId", "TopicArn", "Message", "Timestamp", "Signature", "SigningCertUrl"} <= set(sns)
+    assert record["EventSubscriptionArn"].startswith(sns["TopicArn"] + ":")
+    if name.startswith("rds_"):
+        assert sns["Type"] == "Notification"
+        message = json.loads(sns["Message"])
+        assert RDS_MESSAGE_KEYS <= set(message) <= RDS_MESSAGE_KEYS | {"Event ID"}
+        assert message["Source ARN"].endswith(f":{message['Source ID']}")
+        if "Event ID" in message:
+            assert re.search(r"#RDS-EVENT-\d{4}$", message["Event ID"])
+    else:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(sns["Message"])
+
+
 # --- outputs ----------------------------------------------------------------------------------
 
 
@@ -356,6 +518,7 @@ def test_outputs_export_the_hooks_by_stack_name(template: dict[str, Any]) -> Non
     assert outputs["OnFailureQueueUrl"]["Value"] == {"Ref": "OnFailureQueue"}
     assert outputs["OnFailureQueueArn"]["Value"] == {"Fn::GetAtt": ["OnFailureQueue", "Arn"]}
     assert outputs["LayerArn"]["Value"] == {"Ref": "BlueGreenLayer"}
+    assert outputs["RdsEventsTopicArn"]["Value"] == {"Ref": "RdsEventsTopic"}
 
 
 # --- samconfig, examples, events ------------------------------------------------------------------
