@@ -1,1 +1,10 @@
-"""The local world: seed a realistic two-stack application into moto (tests, and the demo's emulator)."""
+"""The local world: AWS played by moto in this process, for the demo, ``bluegreen emulator`` and tests.
+
+- :mod:`bluegreen.local.seed` — seed a realistic two-stack application into any endpoint (plain boto3).
+- :mod:`bluegreen.local.emulator` — :class:`~bluegreen.local.emulator.Emulator`, moto's server on
+  127.0.0.1 reached through ``AWS_ENDPOINT_URL``, and :func:`~bluegreen.local.emulator.serve`.
+- :mod:`bluegreen.local.shim` — the few operations moto lacks or gets wrong, patched into moto.
+
+Importing this package imports nothing else: only ``emulator`` and ``shim`` need moto (the ``local``
+extra), and the Lambda functions never import any of it.
+"""
