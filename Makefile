@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup test lint format check template-check clean
+.PHONY: setup demo emulator test lint format check template-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install the project with its dev dependencies
+
+demo: setup  ## two whole deployments on the embedded emulator (no AWS account), shown step by step
+	$(BIN)/bluegreen demo
+
+emulator: setup  ## leave the emulator running, seeded; prints the endpoint and plan to use
+	$(BIN)/bluegreen emulator
 
 test: setup  ## the whole test suite
 	$(BIN)/pytest

@@ -11,6 +11,9 @@ against the live-stack record, and reports exactly one status for the hook execu
   without reporting; past the plan's deadline (counted from the first start) it reports Failed.
 - A failed prepare puts the replacement back to retired; a failed retire undoes what it did to the
   old stack and flips the record back, so CodeDeploy's rollback finds the old stack serving.
+
+:func:`run_flow` runs either flow by hand, outside CodeDeploy (``bluegreen run``): the same steps and
+record writes, no report, waits polled in process.
 """
 
 from __future__ import annotations
@@ -288,6 +291,32 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
             message += f"; restoring it also failed: {undo.message}"
         return result, message
     return result, "waiting"
+
+
+def run_flow(
+    runtime: Runtime,
+    flow: Flow,
+    deployment_id: str,
+    *,
+    on_event: Callable[[StepEvent], None] | None = None,
+    execution_id: str = "manual",
+    now: Callable[[], float] = time.time,
+    **engine_kw: Any,
+) -> tuple[RunResult, str]:
+    """Run ``flow`` for ``deployment_id`` in this process, to the end: a flow run by hand (``bluegreen run``).
+
+    The same :func:`run_prepare` / :func:`run_retire` the hooks run, with the same record writes,
+    live-stack guard and undo on failure, but outside CodeDeploy: no status is reported and nothing is
+    re-invoked. Waits (an Aurora cluster starting) are polled here until done, bounded by the plan's
+    ``deadline_minutes`` counted from now. ``execution_id`` only labels the request (no report is
+    recorded for it). Raises what the record raises (:class:`StateConflict`, a missing table).
+    """
+    request = HookRequest(deployment_id=deployment_id, execution_id=execution_id)
+    clock = _Clock(
+        first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
+    )
+    run = run_prepare if flow is Flow.PREPARE else run_retire
+    return run(runtime, request, clock, on_event, **engine_kw)
 
 
 def handle(

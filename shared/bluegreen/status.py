@@ -1,0 +1,465 @@
+"""What ``bluegreen status`` shows: the live stack, the deployment in flight, and every resource pair side by side.
+
+:func:`collect_status` reads the live-stack record (one ``GetItem``) and then, for each entry of the
+plan and each stack, what AWS holds now, through the tools' read-only helpers. It changes nothing:
+every call it makes is a ``Get*``, ``Describe*`` or ``List*`` call.
+
+One row per thing the flows switch or touch, with the id of the steps that act on it (``ecs[0]``,
+``lambda[0].mappings``, ``lambda[0].rules``, …), in the plan's section order:
+
+- ``ecs[i]``: the worker service's desired count (on when > 0);
+- ``sqs[i]``: the messages in the queue and its DLQ, waiting and in flight (no mode);
+- ``sns[i]``: the subscription enabled or disabled, from its filter policy;
+- ``lambda[i].mappings`` / ``lambda[i].rules``: the event-source mappings' and EventBridge rules' states
+  (``2 Enabled``; on when all are enabled);
+- ``cloudwatch[i]``: the alarms whose actions are on, of all matching alarms;
+- ``kinesis[i]``: the consumer's status and, with ``feeds``, the fed function's mapping on it;
+- ``dynamodb[i]``: the table status (no mode);
+- ``aurora[i]``: the cluster status, its reader count and its min reader capacity (on when available).
+
+Decisions where the brief was silent:
+
+- **Missing is a state, not an error**: a resource that does not exist (a table deleted by an
+  ``on_retire: delete``, a service never created) is shown as ``missing``. A read that fails
+  otherwise (AccessDenied on one service, throttling past the retries) is shown in its cell as
+  ``error: …`` and listed in :attr:`StatusReport.errors`; the rest of the report is still read.
+  Credentials that are refused or absent (:func:`is_access_problem`) stop the whole report: every
+  other read would fail the same way.
+- **Modes**: a row whose stack can be on or off (``switch``) gets ``on``, ``off`` or ``partly``
+  (some of its mappings, rules or alarms on and some off; a cluster starting or stopping); queue
+  depths and table statuses have no mode. A stack whose switches are all on is ``working``, all off
+  ``retired``, otherwise ``mixed`` (``unknown`` when a read failed).
+- **Warnings** name what looks wrong: the live stack's switches that are not on and its resources
+  that are missing, the replacement of a *prepared* deployment that is not fully on, and a
+  deployment flipped but never retired.
+- **No record yet**: live is the plan's ``initial_live`` and ``recorded`` is false ("no deployment yet").
+- Reads run in parallel on a small thread pool (:data:`MAX_WORKERS`); the report keeps plan order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.exceptions import (
+    ClientError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+from bluegreen.plan import Plan
+from bluegreen.refs import StackReference
+from bluegreen.state import LiveRecord, Phase, StateStore
+from bluegreen.toolbox import Toolbox
+
+__all__ = [
+    "MAX_WORKERS",
+    "Mode",
+    "ResourceStatus",
+    "StackState",
+    "StatusReport",
+    "collect_status",
+    "is_access_problem",
+]
+
+#: Reads made at once.
+MAX_WORKERS = 8
+
+Mode = Literal["on", "off", "partly"]
+
+#: Error codes that mean the caller's credentials are refused, absent or not allowed (not a missing resource).
+ACCESS_ERROR_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthFailure",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "RequestExpired",
+        "SignatureDoesNotMatch",
+        "TokenRefreshRequired",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+    }
+)
+#: Of those, the ones that mean the credentials themselves are bad (every call would fail): they stop a report.
+_CREDENTIAL_CODES = ACCESS_ERROR_CODES - {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+_MISSING_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NotFound",
+        "NotFoundException",
+        "ClusterNotFoundException",
+        "ServiceNotFoundException",
+        "DBClusterNotFoundFault",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    }
+)
+_CREDENTIAL_EXCEPTIONS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ``ClientError`` ('' for anything else)."""
+    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+
+
+def is_access_problem(exc: BaseException, *, credentials_only: bool = False) -> bool:
+    """Whether ``exc`` means AWS cannot be used with these credentials: none found, refused, expired, or denied.
+
+    ``credentials_only`` leaves out AccessDenied-like refusals (the credentials work; one action is not allowed).
+    """
+    if isinstance(exc, _CREDENTIAL_EXCEPTIONS):
+        return True
+    return error_code(exc) in (_CREDENTIAL_CODES if credentials_only else ACCESS_ERROR_CODES)
+
+
+@dataclass(frozen=True)
+class StackState:
+    """One stack's side of a row: the resource's name, a short state, and the values behind it."""
+
+    name: str
+    state: str
+    mode: Mode | None = None
+    missing: bool = False
+    error: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "name": self.name,
+            "state": self.state,
+            "mode": self.mode,
+            "missing": self.missing,
+            "error": self.error,
+            "data": dict(self.data),
+        }
+
+
+@dataclass(frozen=True)
+class ResourceStatus:
+    """One row: a thing of the plan (``id`` as the flows' step ids name it) and its state in stack a and b."""
+
+    id: str
+    service: str
+    what: str
+    switch: bool
+    a: StackState
+    b: StackState
+
+    def stack(self, ref: StackReference) -> StackState:
+        """The side of stack ``ref``."""
+        return self.a if ref is StackReference.A else self.b
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "id": self.id,
+            "service": self.service,
+            "what": self.what,
+            "switch": self.switch,
+            "a": self.a.as_dict(),
+            "b": self.b.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The record and the resources of one application, as :func:`collect_status` read them."""
+
+    application: str
+    region: str
+    state_table: str
+    live: StackReference
+    record: LiveRecord | None
+    resources: tuple[ResourceStatus, ...] = ()
+    resources_read: bool = True
+
+    @property
+    def recorded(self) -> bool:
+        """False before the first deployment: there is no record, and live is the plan's ``initial_live``."""
+        return self.record is not None
+
+    @property
+    def replacement(self) -> StackReference:
+        """The stack the deployment in flight, or the next one, brings in."""
+        return self.record.replacement_stack if self.record is not None else self.live.partner
+
+    def role(self, ref: StackReference) -> str:
+        """``live``; or for the other stack ``old`` while a flipped deployment retires it, else ``replacement``."""
+        if ref is self.live:
+            return "live"
+        record = self.record
+        if record is not None and record.in_flight and record.phase is Phase.FLIPPED:
+            return "old"
+        return "replacement"
+
+    def condition(self, ref: StackReference) -> str | None:
+        """``working`` (every switch on), ``retired`` (every switch off), ``mixed``, ``unknown`` (a read failed).
+
+        None when the report has no switch (or its resources were not read).
+        """
+        sides = [row.stack(ref) for row in self.resources]
+        if any(side.error for side in sides):
+            return "unknown"
+        modes = [row.stack(ref).mode for row in self.resources if row.switch]
+        if not modes:
+            return None
+        if all(mode == "on" for mode in modes):
+            return "working"
+        if all(mode == "off" for mode in modes):
+            return "retired"
+        return "mixed"
+
+    @property
+    def errors(self) -> list[str]:
+        """Every read that failed, as ``<row>.<stack>: <error>``."""
+        return [
+            f"{row.id}.{ref.value}: {side.error}"
+            for row in self.resources
+            for ref in StackReference
+            if (side := row.stack(ref)).error
+        ]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What looks wrong (see the module docstring)."""
+        found: list[str] = []
+        record = self.record
+        if record is not None and record.in_flight and record.phase is Phase.FLIPPED:
+            found.append(
+                f"deployment {record.deployment_id} is flipped but stack {self.live.partner} is not retired yet: "
+                "run `bluegreen run after-allow-traffic` to finish it"
+            )
+        checked = [(self.live, "live stack")]
+        if record is not None and record.in_flight and record.phase is Phase.PREPARED:
+            checked.append((self.replacement, f"replacement (deployment {record.deployment_id} is prepared)"))
+        for ref, who in checked:
+            for row in self.resources:
+                side = row.stack(ref)
+                if side.missing:
+                    found.append(f"{who} {ref}: {row.id} ({side.name}) is missing")
+                elif row.switch and side.mode in ("off", "partly"):
+                    found.append(f"{who} {ref}: {row.id} ({row.what}) is {side.mode}: {side.state}")
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (what ``bluegreen status --output json`` prints)."""
+        record = self.record
+        deployment = None
+        if record is not None and record.deployment_id is not None:
+            deployment = dict(record.as_dict()["deployment"])
+            deployment["in_flight"] = record.in_flight
+        return {
+            "application": self.application,
+            "region": self.region,
+            "state_table": self.state_table,
+            "recorded": self.recorded,
+            "live": self.live.value,
+            "replacement": self.replacement.value,
+            "deployment": deployment,
+            "history": [dict(entry) for entry in record.history] if record is not None else [],
+            "stacks": {ref.value: {"role": self.role(ref), "condition": self.condition(ref)} for ref in StackReference},
+            "resources": [row.as_dict() for row in self.resources] if self.resources_read else None,
+            "warnings": self.warnings,
+            "errors": self.errors,
+        }
+
+
+def collect_status(plan: Plan, toolbox: Toolbox, store: StateStore, *, resources: bool = True) -> StatusReport:
+    """Read the record and (unless ``resources`` is false) every resource pair of ``plan``; change nothing.
+
+    The record's table must exist (a missing one raises ``LookupError`` naming it); refused or
+    absent credentials raise the botocore error (see :func:`is_access_problem`).
+    """
+    record = store.get(plan.application)
+    live = record.live if record is not None else plan.initial_live
+    rows = _rows(plan, toolbox) if resources else []
+    cells = [(row, ref) for row in rows for ref in StackReference]
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="bluegreen-status") as pool:
+        states = list(pool.map(lambda cell: _read(*cell), cells))
+    read = iter(states)
+    statuses = tuple(ResourceStatus(row.id, row.service, row.what, row.switch, next(read), next(read)) for row in rows)
+    return StatusReport(
+        application=plan.application,
+        region=toolbox.region,
+        state_table=store.table_name,
+        live=live,
+        record=record,
+        resources=statuses,
+        resources_read=resources,
+    )
+
+
+# --------------------------------------------------------------------------- rows and their readers
+
+Reading = tuple[str, Mode | None, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    service: str
+    what: str
+    switch: bool
+    names: tuple[str, str]
+    read: Callable[[StackReference], Reading]
+
+
+def _read(row: _Row, ref: StackReference) -> StackState:
+    name = row.names[0] if ref is StackReference.A else row.names[1]
+    try:
+        state, mode, data = row.read(ref)
+    except LookupError:
+        return StackState(name, "missing", missing=True)
+    except Exception as exc:  # a failed read is shown in its cell, unless credentials fail
+        if is_access_problem(exc, credentials_only=True):
+            raise
+        if error_code(exc) in _MISSING_CODES:
+            return StackState(name, "missing", missing=True)
+        message = f"{error_code(exc) or type(exc).__name__}: {_first_line(exc)}"
+        return StackState(name, f"error: {message}", error=message)
+    return StackState(name, state, mode, data=data)
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    return str(exc).splitlines()[0] if str(exc) else ""
+
+
+def _mode(values: Iterable[bool]) -> Mode | None:
+    flags = list(values)
+    if not flags:
+        return None
+    if all(flags):
+        return "on"
+    return "off" if not any(flags) else "partly"
+
+
+def _counted(states: Iterable[str]) -> str:
+    counts = Counter(states)
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
+
+
+def _rows(plan: Plan, box: Toolbox) -> list[_Row]:  # noqa: PLR0915 - one short reader per row kind
+    rows: list[_Row] = []
+    for i, ecs in enumerate(plan.ecs):
+
+        def desired(ref: StackReference, i: int = i) -> Reading:
+            count = box.ecs(i).get_desired_count(ref)
+            return f"desired {count}", "on" if count > 0 else "off", {"desired_count": count}
+
+        rows.append(_Row(f"ecs[{i}]", "ecs", f"worker service in {ecs.cluster}", True, (ecs.a, ecs.b), desired))
+    for i, sqs in enumerate(plan.sqs):
+
+        def depth(ref: StackReference, i: int = i) -> Reading:
+            depths = box.sqs(i).queue_depth(ref)
+            return " · ".join(f"{name} {n}" for name, n in depths.items()), None, {"messages": depths}
+
+        what = "queue and DLQ (messages)" if sqs.a.dlq or sqs.b.dlq else "queue (messages)"
+        rows.append(_Row(f"sqs[{i}]", "sqs", what, False, (sqs.a.queue, sqs.b.queue), depth))
+    for i, sns in enumerate(plan.sns):
+
+        def subscription(ref: StackReference, i: int = i) -> Reading:
+            enabled = box.sns(i).is_enabled(ref)
+            return ("enabled" if enabled else "disabled"), ("on" if enabled else "off"), {"enabled": enabled}
+
+        topic = sns.a.split(":")[5] if sns.a.count(":") >= 6 else sns.a
+        rows.append(_Row(f"sns[{i}]", "sns", f"subscription to {topic}", True, (sns.a, sns.b), subscription))
+    for i, lam in enumerate(plan.lambda_):
+
+        def mappings(ref: StackReference, i: int = i) -> Reading:
+            found = box.lambda_(i).list_event_source_mappings(ref)
+            listed = [
+                {"uuid": m.get("UUID"), "source": m.get("EventSourceArn"), "state": m.get("State")} for m in found
+            ]
+            states = [str(m.get("State")) for m in found]
+            return _counted(states), _mode(s == "Enabled" for s in states), {"mappings": listed}
+
+        def rules(ref: StackReference, i: int = i) -> Reading:
+            found = box.lambda_(i).describe_rules(ref)
+            listed = [{"name": r.get("Name"), "bus": r.get("EventBusName"), "state": r.get("State")} for r in found]
+            states = [str(r.get("State")) for r in found]
+            return _counted(states), _mode(s.startswith("ENABLED") for s in states), {"rules": listed}
+
+        names = (f"{lam.a}:{lam.alias}", f"{lam.b}:{lam.alias}") if lam.alias else (lam.a, lam.b)
+        rows.append(_Row(f"lambda[{i}].mappings", "lambda", "event-source mappings", True, names, mappings))
+        rows.append(_Row(f"lambda[{i}].rules", "lambda", "EventBridge rules", True, names, rules))
+    for i, cw in enumerate(plan.cloudwatch):
+
+        def alarms(ref: StackReference, i: int = i) -> Reading:
+            found = box.cloudwatch(i).alarm_actions_enabled(ref)
+            on = sum(found.values())
+            state = f"actions on {on}/{len(found)}" if found else "no alarms"
+            return state, _mode(found.values()), {"alarms": found}
+
+        patterns = tuple(f"{s.alarm_prefix}*{s.alarm_suffix or ''}" for s in (cw.a, cw.b))
+        rows.append(_Row(f"cloudwatch[{i}]", "cloudwatch", "alarm actions", True, (patterns[0], patterns[1]), alarms))
+    for i, kin in enumerate(plan.kinesis):
+
+        def consumer(ref: StackReference, i: int = i) -> Reading:
+            status = box.kinesis(i).consumer_status(ref)
+            state, flags = (status or "not registered"), [status == "ACTIVE"]
+            data: dict[str, Any] = {"consumer_status": status}
+            feeds = box.plan.kinesis[i].feeds
+            if feeds is not None:
+                fn = feeds.pick(ref)
+                try:
+                    found = box.fed_lambda(i).list_event_source_mappings(ref)
+                except LookupError:
+                    return f"{state}; function {fn} missing", "partly", data
+                prefix = f"{box.plan.kinesis[i].stream_arn}/consumer/"
+                mapped = [m for m in found if str(m.get("EventSourceArn", "")).startswith(prefix)]
+                data["mappings"] = [
+                    {"uuid": m.get("UUID"), "source": m.get("EventSourceArn"), "state": m.get("State")} for m in mapped
+                ]
+                states = ", ".join(str(m.get("State")) for m in mapped)
+                state += f"; {fn} mapped ({states})" if mapped else f"; {fn} not mapped"
+                flags.append(bool(mapped))
+            return state, _mode(flags), data
+
+        stream = kin.stream_arn.rsplit("/", 1)[-1]
+        rows.append(_Row(f"kinesis[{i}]", "kinesis", f"consumer of stream {stream}", True, (kin.a, kin.b), consumer))
+    for i, table in enumerate(plan.dynamodb):
+
+        def table_status(ref: StackReference, i: int = i) -> Reading:
+            status = box.dynamodb(i).table_status(ref)
+            if status is None:
+                raise LookupError(box.dynamodb(i).table_name(ref))
+            return status, None, {"table_status": status}
+
+        what = "table (deleted on retire)" if table.on_retire == "delete" else "table"
+        rows.append(_Row(f"dynamodb[{i}]", "dynamodb", what, False, (table.a, table.b), table_status))
+    for i, db in enumerate(plan.aurora):
+
+        def cluster(ref: StackReference, i: int = i) -> Reading:
+            tool = box.aurora(i)
+            status = tool.get_cluster_state(ref)
+            readers, minimum = tool.get_reader_count(ref), tool.get_min_capacity(ref)
+            mode: Mode = "on" if status.value == "available" else "off" if status.value == "stopped" else "partly"
+            state = f"{status.value} · {readers} reader{'s' if readers != 1 else ''} · min {minimum}"
+            return state, mode, {"status": status.value, "readers": readers, "min_capacity": minimum}
+
+        rows.append(_Row(f"aurora[{i}]", "aurora", "Aurora cluster", True, (db.a, db.b), cluster))
+    return rows
