@@ -41,6 +41,8 @@ DONE = StepStatus.DONE
 PENDING = StepStatus.PENDING
 
 StepAction = Callable[[], StepStatus | None]
+#: An undo: like an action, it may return PENDING to be polled again (a cluster still stopping).
+UndoAction = Callable[[], StepStatus | None] | Callable[[], object]
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Step:
     depends_on: tuple[str, ...] = ()
     destructive: bool = False
     irreversible: bool = False
-    undo: Callable[[], object] | None = None
+    undo: UndoAction | None = None
     undo_calls: tuple[str, ...] = ()
 
 
@@ -94,12 +96,17 @@ class RunStatus(StrEnum):
 
 @dataclass
 class RunResult:
-    """The outcome of :meth:`Engine.run`: status, finished step ids (in finishing order), errors by step."""
+    """The outcome of :meth:`Engine.run`: status, finished step ids (in finishing order), errors by step.
+
+    ``started`` holds every step that was started, finished or not: a step that failed half-way (two
+    of three mappings enabled) or was still waiting has done something, and its undo must run too.
+    """
 
     status: RunStatus
     done: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+    started: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:
@@ -149,9 +156,10 @@ def waves(steps: Sequence[Step]) -> list[list[Step]]:
 
 
 def reversed_steps(steps: Sequence[Step], done: Iterable[str], *, destructive: bool = False) -> list[Step]:
-    """The undo of the finished steps that have one, as steps ordered in reverse dependency order.
+    """The undo of the given steps (finished, or started and failed) that have one, in reverse dependency order.
 
-    An undo runs only after the undos of every finished step that depended on its step.
+    An undo runs only after the undos of every given step that depended on its step. Undos are
+    idempotent, so undoing a step that did only part of its work is safe.
     ``destructive`` marks the undos as destructive (they disable what a prepare enabled), so the
     engine's live-stack guard checks them too.
     """
@@ -183,10 +191,10 @@ def reversed_steps(steps: Sequence[Step], done: Iterable[str], *, destructive: b
     return result
 
 
-def _as_action(fn: Callable[[], object]) -> StepAction:
+def _as_action(fn: UndoAction) -> StepAction:
     def action() -> StepStatus:
-        fn()
-        return DONE
+        outcome = fn()
+        return outcome if isinstance(outcome, StepStatus) else DONE
 
     return action
 
@@ -286,6 +294,7 @@ class _Run:
         self.polls: dict[str, int] = {}
         self.running: dict[Future[tuple[StepStatus, float]], str] = {}
         self.failed = False
+        self.short_of_time = False
 
     def loop(self) -> RunResult:
         engine = self.engine
@@ -296,6 +305,9 @@ class _Run:
             if self.running:
                 self._await_running()
                 continue
+            if self.short_of_time and (self.ready or self.waiting) and not self.failed:
+                self.result.status = RunStatus.CONTINUE
+                return self.result
             if (self.failed and not engine.keep_going) or not self.waiting:
                 break
             pause = max(0.0, min(self.waiting.values()) - engine.clock())
@@ -329,21 +341,26 @@ class _Run:
             self.failed = True
             self.ready.clear()
             self.waiting.clear()
+        # A step started (or polled again) must have time to finish; otherwise it waits for the hand-over.
+        self.short_of_time = engine.time_left() < engine.handover_seconds
+        if self.short_of_time:
+            return
         now = engine.clock()
-        # A step polled again must have time to finish; otherwise it waits for the hand-over.
-        repoll = engine.time_left() >= engine.handover_seconds
-        due = [n for n, at in self.waiting.items() if at <= now] if repoll else []
+        due = [n for n, at in self.waiting.items() if at <= now]
         for node in due:
             del self.waiting[node]
         for node in self.ready:
             engine._emit(engine.by_id[node], StepEventKind.START)
+            self.result.started.append(node)
         for node in [*self.ready, *due]:
             self.running[self.pool.submit(engine._execute, engine.by_id[node])] = node
         self.ready.clear()
 
     def _await_running(self) -> None:
         engine = self.engine
-        timeout = max(0.0, min(self.waiting.values()) - engine.clock()) if self.waiting else None
+        timeout = None
+        if self.waiting and not self.short_of_time:
+            timeout = max(0.0, min(self.waiting.values()) - engine.clock())
         completed, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in completed:
             node = self.running.pop(future)

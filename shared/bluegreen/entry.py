@@ -23,6 +23,9 @@ metrics = Metrics(namespace="bluegreen", service="bluegreen")
 
 _runtime: Runtime | None = None
 
+#: Extra receivers of every step event (the demo's live display); the handlers add none.
+listeners: list[Callable[[StepEvent], None]] = []
+
 
 def runtime() -> Runtime:
     """The process's :class:`Runtime`, made on first use from the environment and kept while warm."""
@@ -39,6 +42,8 @@ def reset_runtime() -> None:
 
 
 def _record(event: StepEvent) -> None:
+    for listener in listeners:
+        listener(event)
     if event.kind is StepEventKind.DONE:
         metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="StepDuration", unit=MetricUnit.Seconds, value=event.seconds)

@@ -31,6 +31,7 @@ from bluegreen.toolbox import Toolbox
 if TYPE_CHECKING:
     from bluegreen.plan import Plan
     from bluegreen.tools.aurora import AuroraTools
+    from bluegreen.tools.dynamodb import DynamoTools
     from bluegreen.tools.kinesis import KinesisTools
 
 T = TypeVar("T")
@@ -152,11 +153,46 @@ def _aurora_stop(tools: AuroraTools, ref: StackReference) -> Callable[[], StepSt
 
 
 def _consumer_active(tools: KinesisTools, ref: StackReference) -> Callable[[], StepStatus]:
-    """Register the consumer (idempotent); done once it is ACTIVE."""
+    """Register the consumer; done once it is ACTIVE (one still DELETING from a retire is waited for first)."""
 
     def action() -> StepStatus:
-        consumer = tools.register_consumer(ref)
-        return DONE if consumer.get("ConsumerStatus") == "ACTIVE" else PENDING
+        status = tools.consumer_status(ref)
+        if status == "ACTIVE":
+            return DONE
+        if status is None:
+            status = tools.register_consumer(ref).get("ConsumerStatus")
+        return DONE if status == "ACTIVE" else PENDING
+
+    return action
+
+
+def _aurora_restart(tools: AuroraTools, ref: StackReference) -> Callable[[], StepStatus]:
+    """Undo of a stop: start the cluster again as soon as it has stopped (a stopping cluster cannot start)."""
+
+    def action() -> StepStatus:
+        state = tools.get_cluster_state(ref)
+        if state is ClusterState.STOPPED:
+            tools.start_database(ref)
+            return DONE
+        if state is ClusterState.STOPPING:
+            return PENDING
+        if state in _BROKEN:
+            raise RuntimeError(f"cluster {tools.cluster_name(ref)} is {state.value}: it cannot be started")
+        return DONE
+
+    return action
+
+
+def _table_deleted(tools: DynamoTools, ref: StackReference, wait: bool) -> Callable[[], StepStatus]:
+    """Delete the table; with ``wait``, done only once it is gone (polled, not slept on)."""
+
+    def action() -> StepStatus:
+        status = tools.table_status(ref)
+        if status is None:
+            return DONE
+        if status != "DELETING":
+            tools.delete_table(ref)
+        return PENDING if wait else DONE
 
     return action
 
@@ -269,17 +305,19 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference) -> list[Step]:
             f"kinesis[{i}].deregister", f"deregister consumer {consumer}", "kinesis", o,
             _done(partial(kinesis.deregister_consumer, o)), depends_on=before_deregister, destructive=True,
             irreversible=True, calls=(f"kinesis:DeregisterStreamConsumer {consumer} (by ConsumerARN)",),
-            undo=partial(kinesis.register_consumer, o), undo_calls=(f"kinesis:RegisterStreamConsumer {consumer}",),
+            undo=_consumer_active(kinesis, o), undo_calls=(f"kinesis:RegisterStreamConsumer {consumer}",),
         ))  # fmt: skip
     for i, table_entry in enumerate(plan.dynamodb):
         if table_entry.on_retire == "delete":
             table = _pick(o, table_entry.a, table_entry.b)
             steps.append(Step(
                 f"dynamodb[{i}].delete", f"delete table {table}", "dynamodb", o,
-                _done(partial(box.dynamodb(i).delete_table, o)), depends_on=reversible, destructive=True,
+                _table_deleted(box.dynamodb(i), o, table_entry.wait_for_delete), depends_on=reversible,
+                destructive=True,
                 irreversible=True, calls=(f"dynamodb:DeleteTable {table}",),
             ))  # fmt: skip
     before_last = tuple(step.id for step in steps)
+    scaled_in = tuple(f"aurora[{i}].scale-in" for i in range(len(plan.aurora)))
     for i, db_entry in enumerate(plan.aurora):
         aurora, name, live = box.aurora(i), _pick(o, db_entry.a, db_entry.b), _pick(new, db_entry.a, db_entry.b)
         steps.append(Step(
@@ -292,14 +330,14 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference) -> list[Step]:
         if db_entry.on_retire == "stop":
             steps.append(Step(
                 f"aurora[{i}].stop", f"stop cluster {name}", "aurora", o, _aurora_stop(aurora, o),
-                depends_on=before_last, destructive=True, calls=(f"rds:StopDBCluster {name}",),
-                undo=partial(aurora.start_database, o), undo_calls=(f"rds:StartDBCluster {name}",),
+                depends_on=(*before_last, *scaled_in), destructive=True, calls=(f"rds:StopDBCluster {name}",),
+                undo=_aurora_restart(aurora, o), undo_calls=(f"rds:StartDBCluster {name}",),
             ))  # fmt: skip
         elif db_entry.on_retire == "delete":
             snapshot = "no final snapshot" if db_entry.skip_delete_snapshots else "with a final snapshot"
             steps.append(Step(
                 f"aurora[{i}].delete", f"delete cluster {name} ({snapshot})", "aurora", o,
-                _done(partial(aurora.delete_database, o)), depends_on=before_last, destructive=True,
+                _done(partial(aurora.delete_database, o)), depends_on=(*before_last, *scaled_in), destructive=True,
                 irreversible=True, calls=(f"rds:DeleteDBInstance (members of {name})", f"rds:DeleteDBCluster {name}"),
             ))  # fmt: skip
     return steps

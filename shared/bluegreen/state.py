@@ -125,7 +125,7 @@ class Phase(StrEnum):
 #: The phases ``finish`` accepts, and the phases it accepts each from.
 FINISH_FROM: Mapping[Phase, frozenset[Phase]] = {
     Phase.RETIRED: frozenset({Phase.FLIPPED}),
-    Phase.PREPARE_FAILED: frozenset({Phase.PREPARING, Phase.PREPARED}),
+    Phase.PREPARE_FAILED: frozenset({Phase.PREPARING}),
     Phase.ROLLED_BACK: frozenset({Phase.PREPARED, Phase.ROLLED_BACK}),
 }
 _SETTABLE = frozenset({Phase.PREPARING, Phase.PREPARED})
@@ -338,7 +338,31 @@ class StateStore:
                 ConsistentRead=True,
             )
         item = found.get("Item")
-        return str(_DESERIALIZER.deserialize(item["status"])) if item else None
+        return str(_DESERIALIZER.deserialize(item["status"])) if item and "status" in item else None
+
+    def first_started(self, application: str, execution_id: str, deployment_id: str, now: float) -> float:
+        """When hook execution ``execution_id`` first started (epoch seconds): ``now`` the first time it is asked.
+
+        One ``UpdateItem`` with ``if_not_exists`` on the execution's report item, so a Lambda retry or
+        a duplicate delivery of the first invocation keeps the first start, and the deadline with it.
+        """
+        expires = int((datetime.fromtimestamp(now, UTC) + REPORT_TTL).timestamp())
+        with self._translated():
+            found = self._dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"application": {"S": report_key(application, execution_id)}},
+                UpdateExpression=(
+                    "SET started_at = if_not_exists(started_at, :now), "
+                    "deployment_id = if_not_exists(deployment_id, :dep), expires_at = :exp"
+                ),
+                ExpressionAttributeValues={
+                    ":now": {"N": repr(float(now))},
+                    ":dep": {"S": _checked("deployment id", deployment_id)},
+                    ":exp": {"N": str(expires)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        return float(found["Attributes"]["started_at"]["N"])
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -541,25 +565,26 @@ class StateStore:
     def record_report(self, application: str, execution_id: str, status: str, deployment_id: str) -> str:
         """Remember that hook execution ``execution_id`` is reported with ``status``; the status to send.
 
-        A conditional ``PutItem`` (attribute_not_exists) of the report item, kept 30 days (TTL on
-        ``expires_at``). When the execution already has a report, nothing is written and the status
+        A conditional ``UpdateItem`` (no status yet) of the report item, kept 30 days (TTL on
+        ``expires_at``). When the execution already has a status, nothing is written and the status
         recorded first is returned: the caller sends that one again, never a different one.
         """
         now = self._clock()
-        item = {
-            "application": report_key(application, execution_id),
-            "status": _checked("status", status),
-            "deployment_id": _checked("deployment id", deployment_id),
-            "at": _iso(now),
-            "expires_at": int((now + REPORT_TTL).timestamp()),
+        values = {
+            ":status": _checked("status", status),
+            ":dep": _checked("deployment id", deployment_id),
+            ":at": _iso(now),
+            ":exp": int((now + REPORT_TTL).timestamp()),
         }
         try:
             with self._translated():
-                self._dynamodb.put_item(
+                self._dynamodb.update_item(
                     TableName=self.table_name,
-                    Item=_values(item),
-                    ConditionExpression="attribute_not_exists(#app)",
-                    ExpressionAttributeNames=_names("#app"),
+                    Key={"application": {"S": report_key(application, execution_id)}},
+                    UpdateExpression="SET #status = :status, deployment_id = :dep, #at = :at, expires_at = :exp",
+                    ConditionExpression="attribute_not_exists(#status)",
+                    ExpressionAttributeNames={"#status": "status", "#at": "at"},
+                    ExpressionAttributeValues=_values(values),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except _Refused as refused:

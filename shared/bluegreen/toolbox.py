@@ -7,6 +7,7 @@ the tools are safe to share between the engine's threads (boto3 clients are thre
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,9 @@ class Toolbox:
             return lambda_module.LambdaTools(config, session=self.session)
         entry = getattr(self.plan, section)[index]
         config = entry.config(self.region, self.account_id)
+        if section == "dynamodb":
+            # the retire flow polls for the table to be gone instead of blocking a thread on a waiter
+            config = dataclasses.replace(config, wait_for_table_delete=False)
         module_name, class_name = _MODULES[section]
         module = importlib.import_module(f"bluegreen.tools.{module_name}")
         return getattr(module, class_name)(config, session=self.session)

@@ -38,7 +38,8 @@ def hold(harness: Harness) -> HoldCluster:
 
 
 def test_a_long_wait_hands_over_to_a_reinvocation_and_resumes(harness: Harness, hold: HoldCluster) -> None:
-    harness.time_left = lambda: 30.0  # less than the engine's hand-over margin
+    remaining = iter(range(90, 0, -1))  # seconds left fall with every look at the clock
+    harness.time_left = lambda: float(next(remaining, 0))
     first = harness.run(Flow.PREPARE, "d-1")
     assert first.status is None
     assert harness.ledger.calls == []  # nothing reported while work is pending

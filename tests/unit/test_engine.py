@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -198,16 +197,73 @@ def test_steps_really_run_concurrently_within_a_bounded_pool() -> None:
     active = 0
     peak = 0
     lock = threading.Lock()
+    barrier = threading.Barrier(4, timeout=5)  # passes only when four steps run at once
 
-    def slow() -> StepStatus:
+    def step_body() -> StepStatus:
         nonlocal active, peak
         with lock:
             active += 1
             peak = max(peak, active)
-        time.sleep(0.02)
+        barrier.wait()
         with lock:
             active -= 1
         return DONE
 
-    Engine([step(f"s{i}", slow) for i in range(10)], max_workers=4).run()
+    result = Engine([step(f"s{i}", step_body) for i in range(8)], max_workers=4).run()
+    assert result.status is RunStatus.SUCCEEDED
     assert peak == 4
+
+
+def test_a_failed_step_counts_as_started_so_its_undo_runs() -> None:
+    def boom() -> StepStatus:
+        raise RuntimeError("half done")
+
+    result = Engine([step("ok"), step("bad", boom)]).run()
+    assert result.status is RunStatus.FAILED
+    assert sorted(result.started) == ["bad", "ok"]
+    assert result.done == ["ok"]
+
+
+def test_no_step_starts_when_time_is_short() -> None:
+    ran: list[str] = []
+    result = Engine([step("x", lambda: ran.append("x") or DONE)], time_left=lambda: 10, handover_seconds=60).run()
+    assert result.status is RunStatus.CONTINUE
+    assert ran == []
+
+
+def test_a_due_poll_with_little_time_left_does_not_spin_while_another_step_runs() -> None:
+    calls = 0
+    release = threading.Event()
+
+    def time_left() -> float:
+        nonlocal calls
+        calls += 1
+        return 10.0 if started.is_set() else 900.0
+
+    started = threading.Event()
+
+    def slow() -> StepStatus:
+        started.set()
+        release.wait(5)
+        return DONE
+
+    def pending() -> StepStatus:
+        return PENDING
+
+    timer = threading.Timer(0.3, release.set)
+    timer.start()
+    result = Engine(
+        [step("slow", slow), step("wait", pending)], time_left=time_left, handover_seconds=60, poll_initial=0.0
+    ).run()
+    timer.cancel()
+    assert result.status is RunStatus.CONTINUE
+    assert result.done == ["slow"]
+    assert calls < 100  # a spinning loop would ask thousands of times in 0.3 s
+
+
+def test_an_undo_may_wait_like_a_step() -> None:
+    answers = iter([PENDING, DONE])
+    undo_steps = reversed_steps([step("stop", undo=lambda: next(answers))], done=["stop"])
+    result = Engine(undo_steps, poll_initial=0.0, keep_going=True).run()
+    assert result.status is RunStatus.SUCCEEDED
+    assert result.done == ["undo:stop"]

@@ -311,16 +311,17 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     ("top-level typo", setting(("lambda_",), []), "plan.lambda_", "unknown key (did you mean lambda?)"),
     ("no near key", setting(("zzz",), 1), "plan.zzz", "unknown key (expected one of: application,"),
+    ("hash in application", setting(("application",), "orders#1"), "plan.application", "must not contain '#'"),
     (
-        "deadline 61",
-        setting(("deadline_minutes",), 61),
+        "deadline 56",
+        setting(("deadline_minutes",), 56),
         "plan.deadline_minutes",
-        "must be an integer from 1 to 60 (CodeDeploy fails a hook after 60 minutes)",
+        "must be an integer from 1 to 55 (CodeDeploy fails a hook after 60 minutes: report before it)",
     ),
-    ("deadline 0", setting(("deadline_minutes",), 0), "plan.deadline_minutes", "from 1 to 60"),
-    ("deadline string", setting(("deadline_minutes",), "50"), "plan.deadline_minutes", "from 1 to 60"),
-    ("deadline float", setting(("deadline_minutes",), 50.0), "plan.deadline_minutes", "from 1 to 60"),
-    ("deadline bool", setting(("deadline_minutes",), True), "plan.deadline_minutes", "from 1 to 60"),
+    ("deadline 0", setting(("deadline_minutes",), 0), "plan.deadline_minutes", "from 1 to 55"),
+    ("deadline string", setting(("deadline_minutes",), "50"), "plan.deadline_minutes", "from 1 to 55"),
+    ("deadline float", setting(("deadline_minutes",), 50.0), "plan.deadline_minutes", "from 1 to 55"),
+    ("deadline bool", setting(("deadline_minutes",), True), "plan.deadline_minutes", "from 1 to 55"),
     (
         "account as number",
         setting(("account_id",), 555),
@@ -685,9 +686,8 @@ def test_every_problem_is_collected_and_listed_one_per_line() -> None:
     assert lines[0] == "invalid plan from BLUEGREEN_PLAN_FILE=plan.yaml (6 problems):"
     assert "  plan.aurora[0].b: required — name stack b's cluster" in lines
     assert "  plan.ecs[0].desierd_tasks: unknown key (did you mean desired_tasks?)" in lines
-    assert (
-        "  plan.deadline_minutes: must be an integer from 1 to 60 (CodeDeploy fails a hook after 60 minutes)" in lines
-    )
+    deadline = "must be an integer from 1 to 55 (CodeDeploy fails a hook after 60 minutes: report before it)"
+    assert f"  plan.deadline_minutes: {deadline}" in lines
     assert len(lines) == 7
 
 

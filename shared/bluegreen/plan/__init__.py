@@ -22,7 +22,8 @@ Decisions the design left open (the rules a plan is held to):
   limit), no control characters. ``region`` looks like ``eu-central-1``; ``account_id`` and the account
   in every ARN are 12 digits. When ``region`` is absent the hooks use the Lambda's own region
   (:meth:`Plan.resolved_region`); when ``account_id`` is absent the tools ask STS once.
-- ``initial_live`` is ``a`` or ``b`` (either case); ``deadline_minutes`` is 1..60.
+- ``initial_live`` is ``a`` or ``b`` (either case); ``deadline_minutes`` is 1..55 (CodeDeploy fails a hook
+  after 60 minutes; the hook must report first).
 - **Names are checked against AWS's naming rules** (ECS service and cluster, SQS queue — a name,
   not a URL —, Lambda function and alias, Kinesis consumer, DynamoDB table, Aurora cluster), and ARNs
   must be of the right service: ``stream_arn`` a Kinesis *stream* ARN, SNS entries *subscription* ARNs

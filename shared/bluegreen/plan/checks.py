@@ -95,8 +95,8 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
         "plan",
         "deadline_minutes",
         default=50,
-        ok=lambda n: 1 <= n <= 60,
-        message="must be an integer from 1 to 60 (CodeDeploy fails a hook after 60 minutes)",
+        ok=lambda n: 1 <= n <= 55,
+        message="must be an integer from 1 to 55 (CodeDeploy fails a hook after 60 minutes: report before it)",
     )
     sections: dict[str, list[tuple[str, Any]]] = {}
     for name, reader in _READERS.items():

@@ -31,6 +31,8 @@ def _check_application(value: str) -> str | None:
         return "must be at most 2048 bytes (UTF-8): it is the record's DynamoDB partition key"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return "must not contain control characters"
+    if "#" in value:
+        return "must not contain '#': the live-stack table keeps hook reports under '<application>#report#…'"
     return None
 
 
