@@ -19,6 +19,10 @@ from botocore.config import Config
 #: deployment hook that must not fail because AWS throttled it for a second; override it with the
 #: ``BLUEGREEN_MAX_ATTEMPTS`` environment variable.
 DEFAULT_MAX_ATTEMPTS = 8
+#: Bounds on one HTTP attempt (botocore's defaults are 60 s each): a hung call must not eat the
+#: invocation's time, so that a hook can still undo and report before Lambda ends it.
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 30
 
 _lock = threading.Lock()
 _default_session: boto3.Session | None = None
@@ -36,7 +40,11 @@ def max_attempts() -> int:
 
 def client_config() -> Config:
     """The botocore ``Config`` every client is made with: standard retry mode, bounded attempts."""
-    return Config(retries={"mode": "standard", "total_max_attempts": max_attempts()})
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": max_attempts()},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+    )
 
 
 def default_session() -> boto3.Session:

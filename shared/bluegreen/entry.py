@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.engine import StepEvent, StepEventKind
 from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
+from bluegreen.plan import load_plan_from_env
 
 #: The Powertools logger *is* the stdlib logger "bluegreen": every ``bluegreen.*`` module logger
 #: propagates to it, so every line is JSON with the deployment id appended below.
@@ -28,10 +29,16 @@ listeners: list[Callable[[StepEvent], None]] = []
 
 
 def runtime() -> Runtime:
-    """The process's :class:`Runtime`, made on first use from the environment and kept while warm."""
+    """The process's :class:`Runtime`, made on first use from the environment and kept while warm.
+
+    The plan is looked up at every invocation (an SSM plan is cached for 5 minutes, so this is
+    usually free); when it changed, the runtime is made again, so a warm Lambda never runs a
+    retire against an older plan than the prepare it follows.
+    """
     global _runtime  # noqa: PLW0603 - one runtime per warm Lambda process
-    if _runtime is None:
-        _runtime = Runtime.from_env()
+    plan = load_plan_from_env()
+    if _runtime is None or _runtime.plan != plan:
+        _runtime = Runtime.from_env(plan=plan)
     return _runtime
 
 

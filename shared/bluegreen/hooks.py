@@ -13,7 +13,8 @@ against the live-stack record, and reports exactly one status for the hook execu
   old stack and flips the record back, so CodeDeploy's rollback finds the old stack serving.
 
 :func:`run_flow` runs either flow by hand, outside CodeDeploy (``bluegreen run``): the same steps and
-record writes, no report, waits polled in process.
+record writes, no report, waits polled in process. The runs themselves, their fencing and what each
+failure puts back, are in :mod:`bluegreen.runs`.
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ from typing import Any
 import boto3
 
 from bluegreen.aws import make_client
-from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
-from bluegreen.flows import prepare_steps, retire_steps
+from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
 from bluegreen.plan import Plan, load_plan_from_env
-from bluegreen.refs import StackReference
-from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
+from bluegreen.runs import Clock, MustRetry, run_prepare, run_retire
+from bluegreen.state import StateConflict, StateStore
 from bluegreen.toolbox import Toolbox
 from bluegreen.tools.codedeploy import CodeDeployReporter, HookStatus
 
@@ -127,13 +127,14 @@ class Runtime:
         self.store = store
         self.region = region
         self.toolbox = Toolbox(plan, region=region, account_id=plan.account_id, session=session)
-        self.reporter = CodeDeployReporter(region=region, session=session)
+        # CodeDeploy calls the hook in the Lambda's own region, which may differ from the plan's.
+        self.reporter = CodeDeployReporter(region=os.environ.get("AWS_REGION") or region, session=session)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
-        """Load the plan (``BLUEGREEN_PLAN_*``) and the record table (``BLUEGREEN_STATE_TABLE``) from the env."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, plan: Plan | None = None) -> Runtime:
+        """Load the plan (``BLUEGREEN_PLAN_*``, unless given) and the record table (``BLUEGREEN_STATE_TABLE``)."""
         env = os.environ if environ is None else environ
-        plan = load_plan_from_env(env)
+        plan = plan if plan is not None else load_plan_from_env(env)
         region = plan.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if not region:
             raise ValueError("no region: set plan.region, or AWS_REGION in the environment")
@@ -155,144 +156,6 @@ def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvok
     return reinvoke
 
 
-def _guard(store: StateStore, application: str) -> Callable[[Step], None]:
-    """Refuse destructive steps on the stack the record says is live (read once per run, consistently)."""
-    cache: dict[str, StackReference] = {}
-
-    def guard(step: Step) -> None:
-        if "live" not in cache:
-            record = store.get(application)
-            if record is None:
-                raise LiveStackError(f"no live-stack record for {application!r}: refusing {step.id}")
-            cache["live"] = record.live
-        if step.stack is cache["live"]:
-            raise LiveStackError(f"refusing {step.id}: stack {step.stack.value} is live")
-
-    return guard
-
-
-@dataclass
-class _Clock:
-    first_started: float
-    deadline_minutes: int
-    time_left: Callable[[], float]
-    now: Callable[[], float] = time.time
-
-    def deadline_left(self) -> float:
-        return self.first_started + self.deadline_minutes * 60 - self.now()
-
-
-def _engine(
-    steps: list[Step],
-    clock: _Clock,
-    guard: Callable[[Step], None],
-    on_event: Callable[[StepEvent], None] | None,
-    **kw: Any,
-) -> Engine:
-    return Engine(
-        steps, time_left=clock.time_left, deadline_left=clock.deadline_left, guard=guard, on_event=on_event, **kw
-    )
-
-
-def _undo(
-    steps: list[Step],
-    done: list[str],
-    clock: _Clock,
-    guard: Callable[[Step], None],
-    on_event: Callable[[StepEvent], None] | None,
-    *,
-    destructive: bool,
-) -> RunResult:
-    undo_steps = reversed_steps(steps, done, destructive=destructive)
-    return Engine(undo_steps, guard=guard, on_event=on_event, keep_going=True).run()
-
-
-def _close(store: StateStore, application: str, deployment_id: str, phase: Phase) -> None:
-    """Record the deployment's final phase; a failure here is logged (the report still goes out)."""
-    try:
-        store.finish(application, deployment_id, phase)
-    except Exception:
-        logger.exception("could not record %s as %s", deployment_id, phase.value)
-
-
-def run_prepare(
-    runtime: Runtime,
-    request: HookRequest,
-    clock: _Clock,
-    on_event: Callable[[StepEvent], None] | None = None,
-    **engine_kw: Any,
-) -> tuple[RunResult, str]:
-    """Prepare the replacement stack for deployment ``request.deployment_id``; returns the run and a message."""
-    plan, store = runtime.plan, runtime.store
-    record = store.begin(plan.application, request.deployment_id, plan.initial_live)
-    if record.phase in (Phase.PREPARED,):
-        return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
-    if record.phase is not Phase.PREPARING:
-        return RunResult(RunStatus.FAILED), f"deployment {request.deployment_id} is {record.phase}: nothing done"
-    replacement = record.replacement_stack
-    steps = prepare_steps(plan, runtime.toolbox, replacement)
-    guard = _guard(store, plan.application)
-    result = _engine(steps, clock, guard, on_event, **engine_kw).run(request.done)
-    if result.status is RunStatus.SUCCEEDED:
-        store.set_phase(plan.application, request.deployment_id, Phase.PREPARED, expected={Phase.PREPARING})
-        return result, f"stack {replacement.value} prepared"
-    if result.status is RunStatus.FAILED:
-        done = [*request.done, *result.done]
-        undo = _undo(steps, done, clock, guard, on_event, destructive=True)
-        store.finish(plan.application, request.deployment_id, Phase.PREPARE_FAILED)
-        message = f"prepare of stack {replacement.value} failed: {result.message}"
-        if undo.errors:
-            message += f"; putting it back to retired also failed: {undo.message}"
-        return result, message
-    return result, "waiting"
-
-
-def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
-    runtime: Runtime,
-    request: HookRequest,
-    clock: _Clock,
-    on_event: Callable[[StepEvent], None] | None = None,
-    **engine_kw: Any,
-) -> tuple[RunResult, str]:
-    """Flip the record to the prepared stack and retire the old one; on failure put the old stack back."""
-    plan, store = runtime.plan, runtime.store
-    app, deployment = plan.application, request.deployment_id
-    record: LiveRecord | None = store.get(app)
-    if record is None or record.deployment_id != deployment:
-        holding = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
-        return RunResult(RunStatus.FAILED), f"deployment {deployment} was never prepared (the record holds {holding})"
-    if record.phase is Phase.RETIRED:
-        return RunResult(
-            RunStatus.SUCCEEDED
-        ), f"deployment {deployment} already retired stack {record.live.partner.value}"
-    if record.phase is Phase.PREPARED:
-        try:
-            record = store.flip(app, deployment)
-        except Exception as exc:
-            logger.exception("the flip of %s failed", deployment)
-            _close(store, app, deployment, Phase.ROLLED_BACK)
-            return RunResult(RunStatus.FAILED), f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
-    elif record.phase is not Phase.FLIPPED:
-        return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing done"
-    old = record.live.partner
-    steps = retire_steps(plan, runtime.toolbox, old)
-    guard = _guard(store, app)
-    result = _engine(steps, clock, guard, on_event, **engine_kw).run(request.done)
-    if result.status is RunStatus.SUCCEEDED:
-        store.finish(app, deployment, Phase.RETIRED)
-        return result, f"stack {record.live.value} is live; stack {old.value} retired"
-    if result.status is RunStatus.FAILED:
-        done = [*request.done, *result.done]
-        undo = _undo(steps, done, clock, lambda step: None, on_event, destructive=False)
-        store.unflip(app, deployment)
-        store.finish(app, deployment, Phase.ROLLED_BACK)
-        message = f"retire of stack {old.value} failed: {result.message}; stack {old.value} is live again"
-        if undo.errors:
-            message += f"; restoring it also failed: {undo.message}"
-        return result, message
-    return result, "waiting"
-
-
 def run_flow(
     runtime: Runtime,
     flow: Flow,
@@ -305,18 +168,18 @@ def run_flow(
 ) -> tuple[RunResult, str]:
     """Run ``flow`` for ``deployment_id`` in this process, to the end: a flow run by hand (``bluegreen run``).
 
-    The same :func:`run_prepare` / :func:`run_retire` the hooks run, with the same record writes,
-    live-stack guard and undo on failure, but outside CodeDeploy: no status is reported and nothing is
-    re-invoked. Waits (an Aurora cluster starting) are polled here until done, bounded by the plan's
-    ``deadline_minutes`` counted from now. ``execution_id`` only labels the request (no report is
-    recorded for it). Raises what the record raises (:class:`StateConflict`, a missing table).
+    The same :func:`~bluegreen.runs.run_prepare` / :func:`~bluegreen.runs.run_retire` the hooks run, with
+    the same record writes, fencing and undo on failure, but outside CodeDeploy: no status is reported
+    and nothing is re-invoked. Waits (an Aurora cluster starting) are polled here until done, bounded by
+    the plan's ``deadline_minutes`` counted from now. ``execution_id`` only labels the request. Raises
+    what the record raises (:class:`StateConflict`, a missing table) and :class:`MustRetry`.
     """
     request = HookRequest(deployment_id=deployment_id, execution_id=execution_id)
-    clock = _Clock(
+    clock = Clock(
         first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
     )
     run = run_prepare if flow is Flow.PREPARE else run_retire
-    return run(runtime, request, clock, on_event, **engine_kw)
+    return run(runtime, request, clock, on_event, None, **engine_kw)
 
 
 def handle(
@@ -338,7 +201,6 @@ def handle(
     there is no one to report to.
     """
     request = HookRequest.from_event(event)
-    started = request.first_started or now()
     try:
         rt = runtime()
     except Exception as exc:
@@ -358,27 +220,41 @@ def handle(
         logger.info("hook execution %s was already reported %s; sending the same status", request.execution_id, prior)
         sent = send.report(request.deployment_id, request.execution_id, prior)
         return HookResult(HookStatus(prior), "duplicate delivery", reported=sent)
-    clock = _Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)
+    started = request.first_started or _first_start(rt, request, now())
+    clock = Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)
+    handed: list[list[str]] = []
+
+    def handover(done: list[str]) -> None:
+        if reinvoke is None:
+            raise RuntimeError("work is still pending and this hook cannot re-invoke itself")
+        reinvoke(request.continuation(done, started))
+        handed.append(done)
+
     run = run_prepare if flow is Flow.PREPARE else run_retire
     try:
-        result, message = run(rt, request, clock, on_event, **engine_kw)
+        result, message = run(rt, request, clock, on_event, handover, **engine_kw)
+    except MustRetry:
+        raise
     except (StateConflict, LiveStackError) as exc:
         result, message = RunResult(RunStatus.FAILED), str(exc)
     except Exception as exc:
         logger.exception("the %s hook failed", flow.value)
         result, message = RunResult(RunStatus.FAILED), f"{type(exc).__name__}: {exc}"
-    if result.status is RunStatus.CONTINUE:
-        if reinvoke is None:
-            result, message = RunResult(RunStatus.FAILED), "work is still pending and this hook cannot re-invoke itself"
-        else:
-            reinvoke(request.continuation([*request.done, *result.done], started))
-            logger.info("handed over to invocation %d after %s", request.invocation + 1, result.done)
-            return HookResult(None, "continued in a new invocation", [*request.done, *result.done])
+    if result.status is RunStatus.CONTINUE and handed:
+        logger.info("handed over to invocation %d after %s", request.invocation + 1, handed[0])
+        return HookResult(None, "continued in a new invocation", handed[0])
     status = HookStatus.SUCCEEDED if result.status is RunStatus.SUCCEEDED else HookStatus.FAILED
     (logger.info if status is HookStatus.SUCCEEDED else logger.error)("%s: %s — %s", flow.value, status.value, message)
-    try:
-        status = HookStatus(rt.store.record_report(app, request.execution_id, status.value, request.deployment_id))
-    except Exception:
-        logger.exception("could not record the report of %s; reporting anyway", request.execution_id)
+    # Recorded first: if that fails, raise (Lambda retries) rather than send a status nobody remembers.
+    status = HookStatus(rt.store.record_report(app, request.execution_id, status.value, request.deployment_id))
     sent = send.report(request.deployment_id, request.execution_id, status)
     return HookResult(status, message, [*request.done, *result.done], reported=sent)
+
+
+def _first_start(runtime: Runtime, request: HookRequest, now: float) -> float:
+    """When this hook execution first started, kept in the record table so a retry keeps the deadline."""
+    try:
+        return runtime.store.first_started(runtime.plan.application, request.execution_id, request.deployment_id, now)
+    except Exception:
+        logger.exception("could not read the first start of %s", request.execution_id)
+        return now

@@ -37,14 +37,8 @@ class Harness:
     def deliver(self, flow: Flow, event: dict[str, Any], **kw: Any) -> HookResult:
         kw.setdefault("poll_initial", 0.0)
         kw.setdefault("sleep", lambda seconds: None)
-        return handle(
-            flow,
-            event,
-            runtime=lambda: self.runtime,
-            time_left=self.time_left,
-            reinvoke=self.reinvoked.append,
-            **kw,
-        )
+        kw.setdefault("reinvoke", self.reinvoked.append)
+        return handle(flow, event, runtime=lambda: self.runtime, time_left=self.time_left, **kw)
 
     def deploy(self, deployment: str) -> tuple[HookResult, HookResult]:
         return self.run(Flow.PREPARE, deployment), self.run(Flow.RETIRE, deployment)

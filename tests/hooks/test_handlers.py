@@ -92,11 +92,22 @@ def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(mo
     # A fresh interpreter with no plan, no table, no region and no credentials: the import must succeed.
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(["handlers", "shared"])}
     probe = (
-        f"import botocore.client, {module}; "
-        "made = botocore.client.BaseClient.__init__; "
-        "from bluegreen import entry; assert entry._runtime is None; "
+        "import botocore.client; made = []; original = botocore.client.BaseClient.__init__; "
+        "botocore.client.BaseClient.__init__ = lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1]; "
+        f"import {module}; "
+        "from bluegreen import entry; assert entry._runtime is None; assert made == [], made; "
         "import sys; print(sorted(m for m in sys.modules if m.startswith('bluegreen.tools.')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['bluegreen.tools.codedeploy']"  # no service tool is imported up front
+
+
+def test_a_warm_lambda_picks_up_a_changed_plan(lambda_env: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = entry.runtime()
+    assert entry.runtime() is first  # unchanged plan: the same runtime, clients and all
+    changed = dict(lambda_env.world.plan, deadline_minutes=30)
+    monkeypatch.setenv("BLUEGREEN_PLAN", json.dumps(changed))
+    second = entry.runtime()
+    assert second is not first
+    assert second.deadline_minutes == 30

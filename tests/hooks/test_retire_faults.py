@@ -10,13 +10,14 @@ import pytest
 
 from bluegreen.hooks import Flow
 from bluegreen.refs import StackReference
+from bluegreen.runs import MustRetry
 from bluegreen.state import Phase
 from tests.hooks.conftest import Harness
 from tests.support.world import view
 
 # Every kind of call AfterAllowTraffic makes after its first read, in flow order.
 RETIRE_CALLS = [
-    "UpdateItem",  # the flip
+    "UpdateItem",  # the flip (the record writes are told apart by what they write, below)
     "SetSubscriptionAttributes",
     "UpdateEventSourceMapping",
     "ListRuleNamesByTarget",
@@ -38,7 +39,10 @@ def test_a_fault_in_retire_puts_the_old_stack_back(harness: Harness, operation: 
     prepared = harness.run(Flow.PREPARE, "d-1")
     assert prepared.status is not None and prepared.status.value == "Succeeded", prepared.message
     new_before = view(harness.world, "b")
-    harness.faults.arm(operation)
+    if operation == "UpdateItem":
+        harness.faults.arm(operation, when=lambda body: b"flipped" in body)
+    else:
+        harness.faults.arm(operation)
 
     result = harness.run(Flow.RETIRE, "d-1")
 
@@ -65,4 +69,57 @@ def test_a_fault_in_the_report_itself_raises_so_lambda_retries(harness: Harness)
     # the retry (a redelivery of the same event) sends the status recorded for the execution
     again = harness.run(Flow.RETIRE, "d-1")
     assert again.status is not None and again.status.value == "Succeeded"
+    assert harness.ledger.statuses["d-1-after-allow-traffic"] == "Succeeded"
+
+
+def test_a_fault_recording_the_first_start_does_not_stop_the_retire(harness: Harness) -> None:
+    harness.run(Flow.PREPARE, "d-1")
+    harness.faults.arm("UpdateItem", when=lambda body: b"started_at" in body)
+    result = harness.run(Flow.RETIRE, "d-1")
+    assert harness.faults.fired == 1
+    assert result.status is not None and result.status.value == "Succeeded", result.message
+
+
+def test_a_fault_recording_retired_after_every_step_still_reports_succeeded(harness: Harness) -> None:
+    harness.run(Flow.PREPARE, "d-1")
+    harness.faults.arm("UpdateItem", when=lambda body: b'"retired"' in body)
+    result = harness.run(Flow.RETIRE, "d-1")
+    assert harness.faults.fired == 1
+    assert result.status is not None and result.status.value == "Succeeded", result.message
+    assert view(harness.world, "a").retired and view(harness.world, "b").working
+    record = harness.store.get("orders")
+    assert record is not None and record.live is StackReference.B and record.phase is Phase.FLIPPED
+    # finishing it by hand (or a redelivery) records it, and retires nothing else
+    again = harness.run(Flow.RETIRE, "d-1", execution="redelivered")
+    assert again.status is not None and again.status.value == "Succeeded"
+    record = harness.store.get("orders")
+    assert record is not None and record.phase is Phase.RETIRED
+
+
+def test_when_the_record_cannot_be_flipped_back_it_raises_instead_of_reporting(harness: Harness) -> None:
+    harness.run(Flow.PREPARE, "d-1")
+    harness.faults.arm("PurgeQueue")
+    harness.faults.arm("UpdateItem", when=lambda body: b"rolled-back" in body)
+    with pytest.raises(MustRetry, match="could not be flipped back"):
+        harness.run(Flow.RETIRE, "d-1")
+    assert harness.faults.fired == 2
+    assert "d-1-after-allow-traffic" not in harness.ledger.statuses
+    record = harness.store.get("orders")
+    assert record is not None and record.live is StackReference.B and record.phase is Phase.FLIPPED
+    # Lambda's retry of the same event resumes the retire and reports once
+    harness.faults.disarm()
+    retried = harness.run(Flow.RETIRE, "d-1")
+    assert retried.status is not None and retried.status.value == "Succeeded", retried.message
+    assert view(harness.world, "a").retired and view(harness.world, "b").working
+
+
+def test_when_the_report_cannot_be_recorded_it_raises_and_a_retry_reports(harness: Harness) -> None:
+    harness.run(Flow.PREPARE, "d-1")
+    harness.faults.arm("UpdateItem", when=lambda body: b"#status" in body)
+    with pytest.raises(Exception, match="injected fault"):
+        harness.run(Flow.RETIRE, "d-1")
+    assert "d-1-after-allow-traffic" not in harness.ledger.statuses  # nothing sent that is not remembered
+    harness.faults.disarm()
+    retried = harness.run(Flow.RETIRE, "d-1")
+    assert retried.status is not None and retried.status.value == "Succeeded"
     assert harness.ledger.statuses["d-1-after-allow-traffic"] == "Succeeded"

@@ -104,3 +104,46 @@ def test_a_failed_prepare_puts_the_replacement_back_to_retired(harness: Harness,
     retire = harness.run(Flow.RETIRE, "d-1")
     assert retire.status is not None and retire.status.value == "Failed"
     assert view(harness.world, "a") == live_before
+
+
+def test_a_fault_recording_prepared_puts_the_replacement_back(harness: Harness) -> None:
+    live_before = view(harness.world, "a")
+    harness.faults.arm("UpdateItem", when=lambda body: b'"prepared"' in body)
+    result = harness.run(Flow.PREPARE, "d-1")
+    assert harness.faults.fired == 1
+    assert result.status is not None and result.status.value == "Failed"
+    b = view(harness.world, "b")
+    assert b.desired_tasks == 0 and not b.subscription_enabled and b.consumer is None
+    assert set(b.mappings) == {"Disabled"}
+    assert view(harness.world, "a") == live_before
+
+
+def test_a_failed_reinvocation_reports_failed_and_puts_the_replacement_back(
+    harness: Harness, hold: HoldCluster
+) -> None:
+    remaining = iter(range(90, 0, -1))
+    harness.time_left = lambda: float(next(remaining, 0))
+
+    def broken(event: dict[str, Any]) -> None:
+        raise RuntimeError("AccessDeniedException: not allowed to invoke")
+
+    result = harness.run(Flow.PREPARE, "d-1", reinvoke=broken)
+    assert result.status is not None and result.status.value == "Failed"
+    assert "not allowed to invoke" in result.message
+    assert harness.ledger.statuses == {"d-1-before-allow-traffic": "Failed"}
+    b = view(harness.world, "b")
+    assert b.desired_tasks == 0 and not b.subscription_enabled
+
+
+def test_the_deadline_counts_from_the_first_start_even_on_a_retry(harness: Harness, hold: HoldCluster) -> None:
+    clock = {"now": 1_000_000.0}
+    remaining = iter(range(90, 0, -1))
+    harness.time_left = lambda: float(next(remaining, 0))
+    first = harness.run(Flow.PREPARE, "d-1", now=lambda: clock["now"])
+    assert first.status is None
+    # the first invocation crashed before its hand-over was processed: Lambda retries the original event
+    clock["now"] += 51 * 60
+    harness.time_left = lambda: 900.0
+    retry = harness.run(Flow.PREPARE, "d-1", now=lambda: clock["now"])
+    assert retry.status is not None and retry.status.value == "Failed"
+    assert "deadline" in retry.message

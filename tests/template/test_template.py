@@ -192,7 +192,14 @@ def test_hook_reinvokes_itself_by_name_not_by_getatt(resources: dict[str, Any], 
         if owner == logical_id and grants(statement, "lambda:invokefunction")
         for resource in resource_strings(statement)
     }
-    assert own == {f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"}
+    arn = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"
+    assert own == {arn, f"{arn}:*"}  # the function itself, or the alias/version it was invoked by
+
+
+def test_reading_an_event_source_mapping_is_not_behind_a_condition_it_cannot_carry(resources: dict[str, Any]) -> None:
+    # lambda:FunctionArn exists only for Create/Update/DeleteEventSourceMapping: a Get under it is always denied.
+    readers = [s for _, s in iam_statements(resources) if grants(s, "lambda:geteventsourcemapping")]
+    assert readers and all("Condition" not in s for s in readers)
 
 
 @pytest.mark.parametrize("logical_id", list(HOOKS))

@@ -1,0 +1,254 @@
+"""One run of a flow against the live-stack record: prepare or retire, and what each failure puts back.
+
+The rules (DESIGN.md, "rules that are never broken") as they are kept here:
+
+- **Fencing.** Every destructive step — and every undo of a prepare, which disables — first checks
+  the record (read again at most every :data:`FENCE_SECONDS`): the deployment must still be the one
+  in flight, in the phase this run expects, and the step's stack must not be live. A superseded,
+  duplicated or rolled-back run is refused before it touches anything.
+- **A failed prepare** first records ``prepare-failed`` (a conditional write from ``preparing``
+  only, so a run that lost the race — another delivery already prepared — undoes nothing), then
+  undoes every step it *started*, finished or not: the replacement is back to retired. Any error
+  after the record says ``preparing`` takes this path, including the final ``set_phase``.
+- **A failed retire** first flips the record back (``unflip``: a conditional write from ``flipped``
+  only), then undoes every step it started on the old stack (re-enable, re-register, restart), then
+  records ``rolled-back``. If the record cannot be flipped back for an AWS error, it raises
+  :class:`MustRetry`: reporting Failed while the record still names the new stack would send
+  CodeDeploy's rollback to a stack the record no longer protects; Lambda's retry resumes the retire.
+- **Hand-over.** When only waiting is left and time runs short, the caller's ``handover`` sends the
+  continuation; if it cannot (no re-invoker, or the invoke fails), the run fails as above.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
+from bluegreen.flows import prepare_steps, retire_steps
+from bluegreen.state import Phase, StateConflict, StateStore
+
+if TYPE_CHECKING:
+    from bluegreen.hooks import HookRequest, Runtime
+
+logger = logging.getLogger(__name__)
+
+#: How long a fence check may reuse the record it read (seconds): one read serves a wave of steps.
+FENCE_SECONDS = 1.0
+#: Time an undo needs at the least before the invocation ends (its steps are single calls).
+UNDO_HANDOVER_SECONDS = 5.0
+
+Handover = Callable[[list[str]], None]
+EventSink = Callable[[StepEvent], None] | None
+
+
+class MustRetry(RuntimeError):
+    """The run cannot end safely now (the record could not be flipped back): raise, so that Lambda retries."""
+
+
+@dataclass
+class Clock:
+    """Time for one invocation: when the hook execution first started, its deadline, the time left."""
+
+    first_started: float
+    deadline_minutes: int
+    time_left: Callable[[], float]
+    now: Callable[[], float] = time.time
+
+    def deadline_left(self) -> float:
+        """Seconds until the hook must have reported (counted from the first start)."""
+        return self.first_started + self.deadline_minutes * 60 - self.now()
+
+
+def fence(
+    store: StateStore, application: str, deployment_id: str, phases: set[Phase], clock: Callable[[], float]
+) -> Callable[[Step], None]:
+    """A guard that refuses a step unless D is in flight in one of ``phases`` and the step's stack is not live."""
+    seen: dict[str, Any] = {}
+
+    def guard(step: Step) -> None:
+        if "record" not in seen or clock() - seen["at"] > FENCE_SECONDS:
+            seen["record"], seen["at"] = store.get(application), clock()
+        record = seen["record"]
+        if record is None:
+            raise LiveStackError(f"no live-stack record for {application!r}: refusing {step.id}")
+        if record.deployment_id != deployment_id or record.phase not in phases:
+            raise LiveStackError(
+                f"refusing {step.id}: the record now holds deployment {record.deployment_id} ({record.phase}), "
+                f"not {deployment_id} ({' or '.join(sorted(phases))})"
+            )
+        if step.stack is record.live:
+            raise LiveStackError(f"refusing {step.id}: stack {step.stack.value} is live")
+
+    return guard
+
+
+def _hand_over(handover: Handover | None, done: list[str]) -> None:
+    if handover is None:
+        raise RuntimeError("work is still pending and this run cannot re-invoke itself")
+    handover(done)
+
+
+def _undo(
+    steps: list[Step],
+    started: list[str],
+    clock: Clock,
+    guard: Callable[[Step], None] | None,
+    on_event: EventSink,
+    *,
+    destructive: bool,
+) -> str:
+    """Undo the started steps (reverse order, every one tried); the problems, or "" when all were undone."""
+    undo = Engine(
+        reversed_steps(steps, started, destructive=destructive),
+        guard=guard,
+        on_event=on_event,
+        keep_going=True,
+        time_left=clock.time_left,
+        handover_seconds=UNDO_HANDOVER_SECONDS,
+    ).run()
+    if undo.status is RunStatus.CONTINUE:
+        return "time ran out before every undo finished"
+    return undo.message if undo.errors else ""
+
+
+def run_prepare(
+    runtime: Runtime,
+    request: HookRequest,
+    clock: Clock,
+    on_event: EventSink = None,
+    handover: Handover | None = None,
+    **engine_kw: Any,
+) -> tuple[RunResult, str]:
+    """Prepare the replacement stack for deployment ``request.deployment_id``; returns the run and a message."""
+    plan, store = runtime.plan, runtime.store
+    app, deployment = plan.application, request.deployment_id
+    record = store.begin(app, deployment, plan.initial_live)
+    if record.phase is Phase.PREPARED:
+        return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
+    if record.phase is not Phase.PREPARING:
+        return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
+    replacement = record.replacement_stack
+    steps = prepare_steps(plan, runtime.toolbox, replacement)
+    started = list(request.done)
+    try:
+        engine = Engine(
+            steps, time_left=clock.time_left, deadline_left=clock.deadline_left, on_event=on_event, **engine_kw
+        )
+        result = engine.run(request.done)
+        started += result.started
+        if result.status is RunStatus.SUCCEEDED:
+            store.set_phase(app, deployment, Phase.PREPARED, expected={Phase.PREPARING})
+            return result, f"stack {replacement.value} prepared"
+        if result.status is RunStatus.CONTINUE:
+            _hand_over(handover, [*request.done, *result.done])
+            return result, "waiting"
+        reason = result.message
+    except Exception as exc:
+        logger.exception("prepare of %s failed", deployment)
+        reason = f"{type(exc).__name__}: {exc}"
+    message = f"prepare of stack {replacement.value} failed: {reason}"
+    try:
+        store.finish(app, deployment, Phase.PREPARE_FAILED)
+    except StateConflict as conflict:
+        return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
+    except Exception:
+        logger.exception("could not record %s as prepare-failed", deployment)
+    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING}, time.monotonic)
+    problems = _undo(steps, started, clock, guard, on_event, destructive=True)
+    if problems:
+        message += f"; putting it back to retired also failed: {problems}"
+    return RunResult(RunStatus.FAILED), message
+
+
+def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
+    runtime: Runtime,
+    request: HookRequest,
+    clock: Clock,
+    on_event: EventSink = None,
+    handover: Handover | None = None,
+    **engine_kw: Any,
+) -> tuple[RunResult, str]:
+    """Flip the record to the prepared stack and retire the old one; on failure put the old stack back."""
+    plan, store = runtime.plan, runtime.store
+    app, deployment = plan.application, request.deployment_id
+    record = store.get(app)
+    if record is None or record.deployment_id != deployment:
+        holding = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
+        return RunResult(RunStatus.FAILED), f"deployment {deployment} was never prepared (the record holds {holding})"
+    if record.phase is Phase.RETIRED:
+        return RunResult(RunStatus.SUCCEEDED), f"{deployment} already retired stack {record.live.partner.value}"
+    if record.phase is Phase.PREPARED:
+        try:
+            record = store.flip(app, deployment)
+        except Exception as exc:
+            logger.exception("the flip of %s failed", deployment)
+            try:
+                store.finish(app, deployment, Phase.ROLLED_BACK)
+            except Exception:
+                logger.exception("could not record %s as rolled-back", deployment)
+            return RunResult(RunStatus.FAILED), f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
+    elif record.phase is not Phase.FLIPPED:
+        return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing done"
+    old = record.live.partner
+    steps = retire_steps(plan, runtime.toolbox, old)
+    started = list(request.done)
+    try:
+        guard = fence(store, app, deployment, {Phase.FLIPPED}, time.monotonic)
+        engine = Engine(
+            steps,
+            time_left=clock.time_left,
+            deadline_left=clock.deadline_left,
+            guard=guard,
+            on_event=on_event,
+            **engine_kw,
+        )
+        result = engine.run(request.done)
+        started += result.started
+        if result.status is RunStatus.SUCCEEDED:
+            try:
+                store.finish(app, deployment, Phase.RETIRED)
+            except Exception:
+                logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
+            return result, f"stack {record.live.value} is live; stack {old.value} retired"
+        if result.status is RunStatus.CONTINUE:
+            _hand_over(handover, [*request.done, *result.done])
+            return result, "waiting"
+        reason = result.message
+    except Exception as exc:
+        logger.exception("retire of %s failed", deployment)
+        reason = f"{type(exc).__name__}: {exc}"
+    return _put_back(runtime, request, steps, started=started, reason=reason, clock=clock, on_event=on_event)
+
+
+def _put_back(
+    runtime: Runtime,
+    request: HookRequest,
+    steps: list[Step],
+    *,
+    started: list[str],
+    reason: str,
+    clock: Clock,
+    on_event: EventSink,
+) -> tuple[RunResult, str]:
+    """After a failed retire: the record back on the old stack first, then the old stack back in service."""
+    store, app, deployment = runtime.store, runtime.plan.application, request.deployment_id
+    message = f"retire failed: {reason}"
+    try:
+        record = store.unflip(app, deployment)
+    except StateConflict as conflict:
+        return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
+    except Exception as exc:
+        raise MustRetry(f"{message}; the record could not be flipped back ({exc}): retry") from exc
+    problems = _undo(steps, started, clock, None, on_event, destructive=False)
+    try:
+        store.finish(app, deployment, Phase.ROLLED_BACK)
+    except Exception:
+        logger.exception("could not record %s as rolled-back", deployment)
+    message += f"; stack {record.live.value} is live again"
+    if problems:
+        message += f"; restoring it also failed: {problems}"
+    return RunResult(RunStatus.FAILED), message
