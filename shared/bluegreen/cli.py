@@ -62,33 +62,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, NoRegionError
 
+from bluegreen import render
 from bluegreen.aws import default_session, make_client
-from bluegreen.engine import RunStatus, Step, StepEvent, StepEventKind, waves
+from bluegreen.engine import RunStatus, Step, waves
 from bluegreen.hooks import Flow, Runtime, run_flow
 from bluegreen.plan import PLAN_FILE_VAR, PLAN_PARAMETER_VAR, PLAN_VAR, Plan, PlanError, load_plan_text
 from bluegreen.refs import StackReference
 from bluegreen.state import TABLE_ENV, LiveRecord, Phase, StateConflict, StateStore
-from bluegreen.status import StatusReport, collect_status, error_code, is_access_problem
+from bluegreen.status import collect_status, error_code, is_access_problem
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
+    pass
 
 __all__ = ["EXIT_ACCESS", "EXIT_FAILED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "FlowPlan", "main", "plan_flow"]
 
@@ -343,172 +341,38 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 # --------------------------------------------------------------------------- rendering
 
 
-def _console(*, stderr: bool = False) -> Console:
-    from rich.console import Console  # noqa: PLC0415 - rich is the cli extra
-
-    file = sys.stderr if stderr else sys.stdout
-    console = Console(file=file, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(file=file, highlight=False, width=160)
-    return console
-
-
-def _esc(text: object) -> str:
-    from rich.markup import escape  # noqa: PLC0415
-
-    return escape(str(text))
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _short(name: str) -> str:
-    """An ARN shortened for a table cell (``topic:subscription-id…``); other names as they are."""
-    parts = name.split(":")
-    if name.startswith("arn:") and len(parts) >= 7:
-        return f"{parts[5]}:{parts[6][:8]}…"
-    return name
-
-
-_MODE_STYLE = {"on": "green", "off": "dim", "partly": "yellow", None: ""}
-
-
-def _status_table(report: StatusReport) -> Table:
-    from rich.table import Table  # noqa: PLC0415
-
-    table = Table(show_lines=False, header_style="bold")
-    table.add_column("resource", no_wrap=True)
-    table.add_column("what")
-    for ref in StackReference:
-        condition = report.condition(ref)
-        table.add_column(f"{ref} · {report.role(ref)}" + (f"\n{condition}" if condition else ""))
-    for row in report.resources:
-        cells = []
-        for ref in StackReference:
-            side = row.stack(ref)
-            style = "red" if side.missing or side.error else _MODE_STYLE[side.mode]
-            state = f"[{style}]{_esc(side.state)}[/]" if style else _esc(side.state)
-            cells.append(f"[dim]{_esc(_short(side.name))}[/]\n{state}")
-        table.add_row(row.id, _esc(row.what), *cells)
-    return table
-
-
-def _render_status(report: StatusReport) -> None:
-    console = _console()
-    record = report.record
-    console.print(
-        f"[bold]{_esc(report.application)}[/] — live stack [bold green]{report.live}[/] · "
-        f"replacement {report.replacement} · table {_esc(report.state_table)} ({_esc(report.region)})"
-    )
-    if record is None:
-        console.print(f"no deployment yet: live is the plan's initial_live ({report.live}); no record exists")
-    elif record.deployment_id is None:
-        console.print("no deployment yet")
-    else:
-        brought = f"{record.replacement.partner} → {record.replacement}" if record.replacement else ""
-        state = "in flight" if record.in_flight else f"ended {record.finished_at}"
-        console.print(
-            f"deployment {_esc(record.deployment_id)} ({brought}): [bold]{record.phase}[/], {state} · "
-            f"started {record.started_at} · updated {record.updated_at}"
-        )
-    if report.resources_read:
-        console.print(_status_table(report))
-    for entry in record.history[-5:] if record is not None else ():
-        console.print(
-            f"  history: {_esc(entry.get('deployment_id'))} {entry.get('from')}→{entry.get('to')} "
-            f"{entry.get('outcome')} at {entry.get('at')}"
-        )
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {_esc(warning)}")
-    for error in report.errors:
-        console.print(f"[red]could not read[/] {_esc(error)}")
-
-
 def _render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
-    console = _console()
-    title = f"[bold]{fp.flow.value}[/] for {_esc(fp.application)} ({_esc(fp.region)}): live {fp.live}"
+    console = render.make_console()
+    title = f"[bold]{fp.flow.value}[/] for {render.esc(fp.application)} ({render.esc(fp.region)}): live {fp.live}"
     if fp.new_live is not None and fp.new_live is not fp.live:
         title += f" → {fp.new_live}"
     if fp.target is not None:
         verb = "prepares" if fp.flow is Flow.PREPARE else "retires"
         title += f" · {verb} stack [bold]{fp.target}[/]"
     if fp.deployment_id:
-        title += f" · deployment {_esc(fp.deployment_id)}"
+        title += f" · deployment {render.esc(fp.deployment_id)}"
     console.print(title)
     for write in fp.record_before:
-        console.print(f"  [cyan]record[/]  {_esc(write)}")
+        console.print(f"  [cyan]record[/]  {render.esc(write)}")
     for number, wave in enumerate(waves(fp.steps), start=1):
         parallel = f" ({len(wave)} steps in parallel)" if len(wave) > 1 else ""
         console.print(f"[bold]wave {number}[/]{parallel}")
         for step in wave:
             marks = " [red]destructive[/]" if step.destructive else ""
             marks += " [bold red]irreversible[/]" if step.irreversible else ""
-            console.print(f"  [bold]{_esc(step.id)}[/]  {_esc(step.title)}  [dim]stack {step.stack}[/]{marks}")
+            console.print(
+                f"  [bold]{render.esc(step.id)}[/]  {render.esc(step.title)}  [dim]stack {step.stack}[/]{marks}"
+            )
             for call in step.calls:
-                console.print(f"      {_esc(call)}")
+                console.print(f"      {render.esc(call)}")
     for write in fp.record_after:
-        console.print(f"  [cyan]record[/]  {_esc(write)}")
+        console.print(f"  [cyan]record[/]  {render.esc(write)}")
     if fp.on_failure:
-        console.print(f"on failure: {_esc(fp.on_failure)}")
+        console.print(f"on failure: {render.esc(fp.on_failure)}")
     for note in fp.notes:
-        console.print(f"note: {_esc(note)}")
+        console.print(f"note: {render.esc(note)}")
     if dry_run and fp.refusal is None:
         console.print("[dim]dry run: nothing was changed[/]")
-
-
-class _Progress:
-    """Shows the engine's step events: a live table on a terminal, one line per event otherwise."""
-
-    _MARKS: ClassVar[dict[StepEventKind, str]] = {
-        StepEventKind.START: "[cyan]▶ running[/]",
-        StepEventKind.DONE: "[green]✓ done[/]",
-        StepEventKind.PENDING: "[yellow]… waiting[/]",
-        StepEventKind.FAILED: "[red]✗ failed[/]",
-    }
-
-    def __init__(self, console: Console, steps: list[Step]) -> None:
-        self.console = console
-        self.rows: dict[str, tuple[Step, str, str]] = {s.id: (s, "[dim]· to do[/]", "") for s in steps}
-        self.lock = threading.Lock()
-        self.live: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.console.is_terminal:
-            from rich.live import Live  # noqa: PLC0415
-
-            self.live = Live(self._table(), console=self.console, refresh_per_second=8)
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.update(self._table())
-            self.live.__exit__(None, None, None)
-
-    def event(self, event: StepEvent) -> None:
-        """Record one step event and show it."""
-        with self.lock:
-            step, mark = event.step, self._MARKS[event.kind]
-            detail = f"{event.seconds:.1f}s" if event.kind is not StepEventKind.START else ""
-            if event.error:
-                detail = _esc(event.error)
-            self.rows[step.id] = (step, mark, detail)
-            if self.live is not None:
-                self.live.update(self._table())
-            else:
-                title = f"  {_esc(step.title)}" if event.kind is StepEventKind.START else ""
-                self.console.print(f"  {mark} {_esc(step.id)}{title}" + (f"  {detail}" if detail else ""))
-
-    def _table(self) -> Table:
-        from rich.table import Table  # noqa: PLC0415
-
-        table = Table(show_header=True, header_style="bold", box=None)
-        for column in ("step", "stack", "state", ""):
-            table.add_column(column)
-        for step, mark, detail in self.rows.values():
-            table.add_row(_esc(step.id), step.stack.value, mark, detail)
-        return table
 
 
 # --------------------------------------------------------------------------- commands
@@ -520,13 +384,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except PlanError as err:
         if args.output == "json":
             problems = [{"path": path, "message": message} for path, message in err.problems]
-            _print_json({"valid": False, "source": err.source, "problems": problems})
+            render.print_json({"valid": False, "source": err.source, "problems": problems})
         else:
-            _console().print(_esc(str(err)))
+            render.make_console().print(render.esc(str(err)))
         return EXIT_USAGE
     sections = {name: len(entries) for name, entries in plan.sections().items() if entries}
     if args.output == "json":
-        _print_json(
+        render.print_json(
             {
                 "valid": True,
                 "source": source,
@@ -540,9 +404,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_OK
     counts = ", ".join(f"{name} {n}" for name, n in sections.items()) or "no sections"
     region = plan.region or "not set (the CLI uses --region / AWS_REGION)"
-    _console().print(
-        f"[green]✓[/] {_esc(source)}: a valid plan for {_esc(plan.application)} — {counts}; "
-        f"initial live {plan.initial_live}; region {_esc(region)}; deadline {plan.deadline_minutes} min"
+    render.make_console().print(
+        f"[green]✓[/] {render.esc(source)}: a valid plan for {render.esc(plan.application)} — {counts}; "
+        f"initial live {plan.initial_live}; region {render.esc(region)}; deadline {plan.deadline_minutes} min"
     )
     return EXIT_OK
 
@@ -551,9 +415,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     report = collect_status(rt.plan, rt.toolbox, rt.store, resources=not args.record_only)
     if args.output == "json":
-        _print_json(report.as_dict())
+        render.print_json(report.as_dict())
     else:
-        _render_status(report)
+        render.render_status(report)
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
@@ -561,7 +425,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     fp = plan_flow(rt, rt.store.get(rt.plan.application), _FLOWS[args.flow], args.deployment_id)
     if args.output == "json":
-        _print_json(fp.as_dict())
+        render.print_json(fp.as_dict())
     else:
         _render_plan(fp, dry_run=True)
     return _fail(fp.refusal_code, f"a run would be refused: {fp.refusal}") if fp.refusal else EXIT_OK
@@ -590,20 +454,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _render_plan(fp, dry_run=False)
     if fp.refusal:
         if as_json:
-            _print_json({"plan": fp.as_dict(), "status": "refused", "message": fp.refusal})
+            render.print_json({"plan": fp.as_dict(), "status": "refused", "message": fp.refusal})
         return _fail(fp.refusal_code, f"refused: {fp.refusal}")
     if not fp.steps:
         message = fp.notes[0] if fp.notes else "nothing to do"
         if as_json:
-            _print_json({"plan": fp.as_dict(), "status": "succeeded", "message": message, "done": [], "errors": {}})
+            render.print_json(
+                {"plan": fp.as_dict(), "status": "succeeded", "message": message, "done": [], "errors": {}}
+            )
         return EXIT_OK
     if not _confirm(args.yes):
         sys.stderr.write("aborted: nothing was changed\n")
         return EXIT_FAILED
     assert fp.deployment_id is not None
-    console = _console(stderr=as_json)
+    console = render.make_console(stderr=as_json)
     try:
-        with _Progress(console, fp.steps) as progress:
+        with render.Progress(console, fp.steps) as progress:
             result, message = run_flow(rt, flow, fp.deployment_id, on_event=progress.event)
     except KeyboardInterrupt:
         raise CliError(
@@ -613,7 +479,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ) from None
     succeeded = result.status is RunStatus.SUCCEEDED
     if as_json:
-        _print_json(
+        render.print_json(
             {
                 "plan": fp.as_dict(),
                 "status": "succeeded" if succeeded else "failed",
@@ -624,7 +490,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     else:
         mark = "[green]✓ succeeded[/]" if succeeded else "[red]✗ failed[/]"
-        console.print(f"{mark} {flow.value} (deployment {_esc(fp.deployment_id)}): {_esc(message)}")
+        console.print(f"{mark} {flow.value} (deployment {render.esc(fp.deployment_id)}): {render.esc(message)}")
         console.print("[dim]no status was reported to CodeDeploy: this run was outside CodeDeploy[/]")
     return EXIT_OK if succeeded else EXIT_FAILED
 
@@ -777,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
             error: dict[str, Any] = {"exit_code": code, "message": message}
             if isinstance(exc, PlanError):
                 error["problems"] = [{"path": path, "message": text} for path, text in exc.problems]
-            _print_json({"error": error})
+            render.print_json({"error": error})
     return _fail(code, message)
 
 

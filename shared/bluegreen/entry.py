@@ -9,18 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.engine import StepEvent, StepEventKind
 from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
+from bluegreen.observability import logger, metrics
 from bluegreen.plan import load_plan_from_env
-
-#: The Powertools logger *is* the stdlib logger "bluegreen": every ``bluegreen.*`` module logger
-#: propagates to it, so every line is JSON with the deployment id appended below.
-logger = Logger(service="bluegreen")
-metrics = Metrics(namespace="bluegreen", service="bluegreen")
 
 _runtime: Runtime | None = None
 

@@ -13,17 +13,13 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.hooks import lambda_reinvoker
 from bluegreen.keep_stopped import keep_retired_stopped
+from bluegreen.observability import logger, metrics
 from bluegreen.rds import BatchResult, Outcome, RdsRuntime, apply_tags, enable_performance_insights
-
-#: The same Powertools logger as the hooks' (service "bluegreen"): every ``bluegreen.*`` line is JSON.
-logger = Logger(service="bluegreen")
-metrics = Metrics(namespace="bluegreen", service="bluegreen")
 
 _runtime: RdsRuntime | None = None
 

@@ -1,0 +1,213 @@
+"""``bluegreen demo``: two whole deployments on the embedded emulator, through the real handlers.
+
+It starts the emulator, seeds the ``orders`` application (stack a live and working, stack b retired;
+messages in the queues, Aurora readers), puts the plan in SSM as a real install would, then runs two
+deployments (a → b, then b → a). Each deployment calls the real ``before_allow_traffic`` and
+``after_allow_traffic`` Lambda handlers (from ``handlers/`` when run from the repository; the same
+code, :func:`bluegreen.entry.hook_handler`, otherwise) with CodeDeploy's event, shows every step as it
+runs, the status each hook reported to CodeDeploy, and both stacks side by side before and after.
+Last, Aurora auto scaling "adds" a reader to the live cluster and the RDS event handlers tag it and
+turn Performance Insights on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import bluegreen.engine
+from bluegreen import render
+from bluegreen.aws import make_client
+from bluegreen.local.emulator import PLAN_PARAMETER, Emulator
+from bluegreen.local.seed import World, seed_world
+
+REGION = "eu-central-1"
+STACK_NAME = "bluegreen-demo"
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class _Context:
+    """What Lambda passes a handler: enough of it for Powertools and the hooks' re-invocation."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = ""
+    seconds: float = 900.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+@contextmanager
+def _quiet_lambda_environment(extra: dict[str, str]) -> Iterator[None]:
+    """The environment a deployed hook has, minus its JSON log lines and metrics on the terminal."""
+    wanted = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true", **extra}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    poll = bluegreen.engine.POLL_INITIAL_SECONDS
+    bluegreen.engine.POLL_INITIAL_SECONDS = 0.2  # the emulator's clusters start at once
+    try:
+        yield
+    finally:
+        bluegreen.engine.POLL_INITIAL_SECONDS = poll
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _handler(module: str) -> Handler:
+    """The real handler module from ``handlers/`` of the repository this package was installed from."""
+    handlers = Path(__file__).resolve().parents[3] / "handlers"
+    if (handlers / f"{module}.py").exists() and str(handlers) not in sys.path:
+        sys.path.insert(0, str(handlers))
+    try:
+        found: Handler = importlib.import_module(module).handler
+    except ModuleNotFoundError:
+        from bluegreen.entry import hook_handler  # noqa: PLC0415 - the same door the handler files open
+        from bluegreen.hooks import Flow  # noqa: PLC0415
+
+        found = hook_handler(Flow.PREPARE if module == "before_allow_traffic" else Flow.RETIRE)
+    return found
+
+
+class Demo:
+    """One run of the demo against a started emulator."""
+
+    def __init__(self, emulator: Emulator, world: World) -> None:
+        self.emulator = emulator
+        self.world = world
+        self.console = render.make_console()
+        self.ok = True
+        self.functions: dict[str, str] = {}
+
+    def create_hook_functions(self) -> None:
+        """The two hook functions, as the template makes them (the emulator queues their re-invocations)."""
+        iam, lam = make_client("iam", region=REGION), make_client("lambda", region=REGION)
+        role = iam.create_role(RoleName="bluegreen-hooks", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        for suffix in ("prepare", "retire"):
+            name = f"CodeDeployHook_{STACK_NAME}_{suffix}"
+            created = lam.create_function(
+                FunctionName=name, Runtime="python3.13", Role=role, Handler="x.handler", Code={"ZipFile": b"PK"}
+            )
+            self.functions[suffix] = created["FunctionArn"]
+
+    def show_stacks(self, title: str) -> None:
+        """Both stacks side by side, read from the emulator the way ``bluegreen status`` reads AWS."""
+        from bluegreen.entry import runtime  # noqa: PLC0415 - after the environment is set
+        from bluegreen.status import collect_status  # noqa: PLC0415
+
+        rt = runtime()
+        report = collect_status(rt.plan, rt.toolbox, rt.store)
+        self.console.rule(f"[bold]{title}")
+        self.console.print(render.status_table(report))
+
+    def hook(self, module: str, deployment: str, suffix: str) -> None:
+        """Call one hook handler with CodeDeploy's event; show its steps and the status it reported."""
+        handler = _handler(module)
+        execution = f"{deployment}-{suffix}-{uuid.uuid4().hex[:8]}"
+        event = {"DeploymentId": deployment, "LifecycleEventHookExecutionId": execution}
+        context = _Context(f"CodeDeployHook_{STACK_NAME}_{suffix}", self.functions[suffix], aws_request_id=execution)
+        from bluegreen import entry  # noqa: PLC0415
+
+        started = time.monotonic()
+        self.console.print(f"[bold cyan]{module}[/]  deployment {deployment}")
+        with render.Progress(self.console, []) as progress:
+            entry.listeners.append(progress.event)
+            try:
+                result = handler(event, context)
+                while result.get("status") == "Continued":  # the emulator holds the async re-invocation
+                    for invocation in self.emulator.take_invocations():
+                        result = handler(invocation.event, context)
+            finally:
+                entry.listeners.remove(progress.event)
+        reported = self.emulator.hook_statuses.get(execution, "nothing")
+        mark = "[green]" if reported == "Succeeded" else "[red]"
+        self.console.print(
+            f"  CodeDeploy ← {mark}{reported}[/]  ({time.monotonic() - started:.1f}s) {render.esc(result['message'])}"
+        )
+        self.ok = self.ok and reported == "Succeeded"
+
+    def deploy(self, deployment: str) -> None:
+        """One deployment: prepare the replacement, then retire the old stack."""
+        self.hook("before_allow_traffic", deployment, "prepare")
+        self.hook("after_allow_traffic", deployment, "retire")
+
+    def new_reader(self) -> None:
+        """Aurora auto scaling adds a reader to the live cluster; the RDS handlers tag it and turn PI on."""
+        from bluegreen.entry import runtime  # noqa: PLC0415
+
+        live = runtime().store.get("orders")
+        cluster = self.world.names[live.live.value if live else "a"]["cluster"]
+        reader = f"application-autoscaling-{uuid.uuid4()}"
+        rds = make_client("rds", region=REGION)
+        rds.create_db_instance(
+            DBInstanceIdentifier=reader, DBClusterIdentifier=cluster, Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+            Tags=[{"Key": "application-autoscaling:resourceId", "Value": f"cluster:{cluster}"}],
+        )  # fmt: skip
+        arn = rds.describe_db_instances(DBInstanceIdentifier=reader)["DBInstances"][0]["DBInstanceArn"]
+        message = {
+            "Event Source": "db-instance", "Event Time": time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime()),
+            "Identifier Link": f"https://console.aws.amazon.com/rds/home?region={REGION}#dbinstance:id={reader}",
+            "Source ID": reader, "Source ARN": arn, "Event Message": "DB instance created",
+            "Event ID": "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0005",
+        }  # fmt: skip
+        event = {
+            "Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": json.dumps(message)}}]
+        }
+        self.console.rule("[bold]Aurora auto scaling adds a reader to the live cluster")
+        self.console.print(f"RDS-EVENT-0005 'DB instance created' for {reader} (cluster {cluster})")
+        for module in ("rds_apply_tags", "rds_enable_performance_insights"):
+            context = _Context(f"{STACK_NAME}-{module}", f"arn:aws:lambda:{REGION}:123456789012:function:{module}")
+            try:
+                _handler(module)(event, context)
+            except Exception as exc:  # noqa: BLE001 - shown, and the demo fails
+                self.console.print(f"  [red]{module} failed:[/] {render.esc(exc)}")
+                self.ok = False
+        tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]}
+        insights = self.emulator.performance_insights(reader)
+        self.console.print(f"  tags: {render.esc(tags)}")
+        self.console.print(f"  Performance Insights: {'[green]on[/]' if insights else '[red]off[/]'}")
+        self.ok = self.ok and tags.get("Role") == "Reader" and tags.get("team") == "orders" and insights
+
+
+def run_demo(*, region: str = REGION) -> int:
+    """Run the whole demo; 0 when every hook reported Succeeded and the new reader was handled."""
+    started = time.monotonic()
+    with Emulator(region=region) as emulator:
+        world = seed_world(region)
+        make_client("ssm", region=region).put_parameter(
+            Name=PLAN_PARAMETER, Type="String", Value=yaml.safe_dump(world.plan, sort_keys=False)
+        )
+        env = {"BLUEGREEN_PLAN_PARAMETER": PLAN_PARAMETER, "BLUEGREEN_STATE_TABLE": world.state_table}
+        with _quiet_lambda_environment(env):
+            demo = Demo(emulator, world)
+            demo.console.rule("[bold]bluegreen demo — the orders application on the embedded emulator")
+            demo.console.print(f"emulator at {emulator.endpoint}; plan in SSM {PLAN_PARAMETER}; no AWS account used")
+            demo.create_hook_functions()
+            demo.show_stacks("before: stack a live, stack b retired")
+            demo.console.rule("[bold]deployment 1: a → b")
+            demo.deploy("d-demo-1")
+            demo.show_stacks("after deployment 1: b live, a retired")
+            demo.console.rule("[bold]deployment 2: b → a")
+            demo.deploy("d-demo-2")
+            demo.show_stacks("after deployment 2: a live again, b retired")
+            demo.new_reader()
+            verdict = "[bold green]every hook reported Succeeded" if demo.ok else "[bold red]something failed"
+            demo.console.rule(f"{verdict}[/] in {time.monotonic() - started:.1f}s")
+            return 0 if demo.ok else 1

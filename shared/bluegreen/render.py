@@ -1,0 +1,162 @@
+"""Terminal output shared by the command line and the demo (rich): status tables, step progress.
+
+Part of the ``cli`` extra; the Lambda functions never import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bluegreen.engine import Step, StepEvent, StepEventKind
+from bluegreen.refs import StackReference
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bluegreen.status import StatusReport
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr), 160 columns wide when not a terminal."""
+    from rich.console import Console  # noqa: PLC0415 - rich is the cli extra
+
+    file = sys.stderr if stderr else sys.stdout
+    console = Console(file=file, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(file=file, highlight=False, width=160)
+    return console
+
+
+def esc(text: object) -> str:
+    """``text`` with rich markup escaped."""
+    from rich.markup import escape  # noqa: PLC0415
+
+    return escape(str(text))
+
+
+def print_json(data: object) -> None:
+    """Write ``data`` as indented JSON to stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def short(name: str) -> str:
+    """An ARN shortened for a table cell (``topic:subscription-id…``); other names as they are."""
+    parts = name.split(":")
+    if name.startswith("arn:") and len(parts) >= 7:
+        return f"{parts[5]}:{parts[6][:8]}…"
+    return name
+
+
+MODE_STYLE = {"on": "green", "off": "dim", "partly": "yellow", None: ""}
+
+
+def status_table(report: StatusReport) -> Table:
+    """Both stacks side by side: one row per resource pair, each cell its name and state."""
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column("resource", no_wrap=True)
+    table.add_column("what")
+    for ref in StackReference:
+        condition = report.condition(ref)
+        table.add_column(f"{ref} · {report.role(ref)}" + (f"\n{condition}" if condition else ""))
+    for row in report.resources:
+        cells = []
+        for ref in StackReference:
+            side = row.stack(ref)
+            style = "red" if side.missing or side.error else MODE_STYLE[side.mode]
+            state = f"[{style}]{esc(side.state)}[/]" if style else esc(side.state)
+            cells.append(f"[dim]{esc(short(side.name))}[/]\n{state}")
+        table.add_row(row.id, esc(row.what), *cells)
+    return table
+
+
+def render_status(report: StatusReport) -> None:
+    """Print the record (live stack, deployment in flight, history) and the status table."""
+    console = make_console()
+    record = report.record
+    console.print(
+        f"[bold]{esc(report.application)}[/] — live stack [bold green]{report.live}[/] · "
+        f"replacement {report.replacement} · table {esc(report.state_table)} ({esc(report.region)})"
+    )
+    if record is None:
+        console.print(f"no deployment yet: live is the plan's initial_live ({report.live}); no record exists")
+    elif record.deployment_id is None:
+        console.print("no deployment yet")
+    else:
+        brought = f"{record.replacement.partner} → {record.replacement}" if record.replacement else ""
+        state = "in flight" if record.in_flight else f"ended {record.finished_at}"
+        console.print(
+            f"deployment {esc(record.deployment_id)} ({brought}): [bold]{record.phase}[/], {state} · "
+            f"started {record.started_at} · updated {record.updated_at}"
+        )
+    if report.resources_read:
+        console.print(status_table(report))
+    for entry in record.history[-5:] if record is not None else ():
+        console.print(
+            f"  history: {esc(entry.get('deployment_id'))} {entry.get('from')}→{entry.get('to')} "
+            f"{entry.get('outcome')} at {entry.get('at')}"
+        )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
+    for error in report.errors:
+        console.print(f"[red]could not read[/] {esc(error)}")
+
+
+class Progress:
+    """Shows the engine's step events: a live table on a terminal, one line per event otherwise."""
+
+    _MARKS: ClassVar[dict[StepEventKind, str]] = {
+        StepEventKind.START: "[cyan]▶ running[/]",
+        StepEventKind.DONE: "[green]✓ done[/]",
+        StepEventKind.PENDING: "[yellow]… waiting[/]",
+        StepEventKind.FAILED: "[red]✗ failed[/]",
+    }
+
+    def __init__(self, console: Console, steps: list[Step]) -> None:
+        self.console = console
+        self.rows: dict[str, tuple[Step, str, str]] = {s.id: (s, "[dim]· to do[/]", "") for s in steps}
+        self.lock = threading.Lock()
+        self.live: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.console.is_terminal:
+            from rich.live import Live  # noqa: PLC0415
+
+            self.live = Live(self._table(), console=self.console, refresh_per_second=8)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self._table())
+            self.live.__exit__(None, None, None)
+
+    def event(self, event: StepEvent) -> None:
+        """Record one step event and show it."""
+        with self.lock:
+            step, mark = event.step, self._MARKS[event.kind]
+            detail = f"{event.seconds:.1f}s" if event.kind is not StepEventKind.START else ""
+            if event.error:
+                detail = esc(event.error)
+            self.rows[step.id] = (step, mark, detail)
+            if self.live is not None:
+                self.live.update(self._table())
+            else:
+                title = f"  {esc(step.title)}" if event.kind is StepEventKind.START else ""
+                self.console.print(f"  {mark} {esc(step.id)}{title}" + (f"  {detail}" if detail else ""))
+
+    def _table(self) -> Table:
+        from rich.table import Table  # noqa: PLC0415
+
+        table = Table(show_header=True, header_style="bold", box=None)
+        for column in ("step", "stack", "state", ""):
+            table.add_column(column)
+        for step, mark, detail in self.rows.values():
+            table.add_row(esc(step.id), step.stack.value, mark, detail)
+        return table
