@@ -264,7 +264,10 @@ class Engine:
         else:
             logger.info("step %s %s (%.2fs)", step.id, kind.value, seconds)
         if self.on_event is not None:
-            self.on_event(StepEvent(step, kind, seconds, error))
+            try:
+                self.on_event(StepEvent(step, kind, seconds, error))
+            except Exception:  # a display or metrics failure must not lose the run's bookkeeping
+                logger.exception("step event listener failed on %s", step.id)
 
     def _execute(self, step: Step) -> tuple[StepStatus, float]:
         started = self.clock()

@@ -28,10 +28,17 @@ def runtime() -> Runtime:
 
     The plan is looked up at every invocation (an SSM plan is cached for 5 minutes, so this is
     usually free); when it changed, the runtime is made again, so a warm Lambda never runs a
-    retire against an older plan than the prepare it follows.
+    retire against an older plan than the prepare it follows. When the lookup fails (SSM throttled,
+    the parameter edited into an invalid plan) and a runtime exists, the last good one is kept.
     """
     global _runtime  # noqa: PLW0603 - one runtime per warm Lambda process
-    plan = load_plan_from_env()
+    try:
+        plan = load_plan_from_env()
+    except Exception:
+        if _runtime is None:
+            raise
+        logger.exception("could not reload the plan; keeping the one loaded before")
+        return _runtime
     if _runtime is None or _runtime.plan != plan:
         _runtime = Runtime.from_env(plan=plan)
     return _runtime

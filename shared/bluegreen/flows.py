@@ -12,9 +12,11 @@ Prepare (on the replacement R):
   function each one feeds mapped to it). Every step's undo puts R back to retired.
 Retire (on the old stack O, after the flip):
   reversible steps (subscriptions, mappings, rules, workers, alarm actions off) → irreversible steps
-  (queues purged, fed mappings deleted and consumers deregistered, tables deleted when the plan says
-  so) → last of all the old clusters stopped (or deleted, or kept) and the new live clusters' min
-  capacity back to the plan's minimum. A failure never leaves the old stack without its database.
+  (queues purged, fed mappings deleted and consumers deregistered) → the new live clusters' min
+  capacity back to the plan's minimum → the old clusters stopped →
+  last of all, deletions (tables and clusters with ``on_retire: delete``): nothing that can still
+  fail and roll the deployment back runs after a deletion, and a failure never leaves the old stack
+  without its database.
 """
 
 from __future__ import annotations
@@ -307,17 +309,9 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference) -> list[Step]:
             irreversible=True, calls=(f"kinesis:DeregisterStreamConsumer {consumer} (by ConsumerARN)",),
             undo=_consumer_active(kinesis, o), undo_calls=(f"kinesis:RegisterStreamConsumer {consumer}",),
         ))  # fmt: skip
-    for i, table_entry in enumerate(plan.dynamodb):
-        if table_entry.on_retire == "delete":
-            table = _pick(o, table_entry.a, table_entry.b)
-            steps.append(Step(
-                f"dynamodb[{i}].delete", f"delete table {table}", "dynamodb", o,
-                _table_deleted(box.dynamodb(i), o, table_entry.wait_for_delete), depends_on=reversible,
-                destructive=True,
-                irreversible=True, calls=(f"dynamodb:DeleteTable {table}",),
-            ))  # fmt: skip
     before_last = tuple(step.id for step in steps)
     scaled_in = tuple(f"aurora[{i}].scale-in" for i in range(len(plan.aurora)))
+    stops: list[str] = []
     for i, db_entry in enumerate(plan.aurora):
         aurora, name, live = box.aurora(i), _pick(o, db_entry.a, db_entry.b), _pick(new, db_entry.a, db_entry.b)
         steps.append(Step(
@@ -328,16 +322,29 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference) -> list[Step]:
             undo_calls=(f"application-autoscaling:RegisterScalableTarget cluster:{live}",),
         ))  # fmt: skip
         if db_entry.on_retire == "stop":
+            stops.append(f"aurora[{i}].stop")
             steps.append(Step(
                 f"aurora[{i}].stop", f"stop cluster {name}", "aurora", o, _aurora_stop(aurora, o),
                 depends_on=(*before_last, *scaled_in), destructive=True, calls=(f"rds:StopDBCluster {name}",),
                 undo=_aurora_restart(aurora, o), undo_calls=(f"rds:StartDBCluster {name}",),
             ))  # fmt: skip
-        elif db_entry.on_retire == "delete":
+    # Deletions last of all: nothing that can still fail (and roll the deployment back) runs after them.
+    deletions_after = (*before_last, *scaled_in, *stops)
+    for i, table_entry in enumerate(plan.dynamodb):
+        if table_entry.on_retire == "delete":
+            table = _pick(o, table_entry.a, table_entry.b)
+            steps.append(Step(
+                f"dynamodb[{i}].delete", f"delete table {table}", "dynamodb", o,
+                _table_deleted(box.dynamodb(i), o, table_entry.wait_for_delete), depends_on=deletions_after,
+                destructive=True, irreversible=True, calls=(f"dynamodb:DeleteTable {table}",),
+            ))  # fmt: skip
+    for i, db_entry in enumerate(plan.aurora):
+        if db_entry.on_retire == "delete":
+            aurora, name = box.aurora(i), _pick(o, db_entry.a, db_entry.b)
             snapshot = "no final snapshot" if db_entry.skip_delete_snapshots else "with a final snapshot"
             steps.append(Step(
                 f"aurora[{i}].delete", f"delete cluster {name} ({snapshot})", "aurora", o,
-                _done(partial(aurora.delete_database, o)), depends_on=(*before_last, *scaled_in), destructive=True,
+                _done(partial(aurora.delete_database, o)), depends_on=deletions_after, destructive=True,
                 irreversible=True, calls=(f"rds:DeleteDBInstance (members of {name})", f"rds:DeleteDBCluster {name}"),
             ))  # fmt: skip
     return steps

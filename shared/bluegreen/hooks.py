@@ -32,7 +32,7 @@ import boto3
 
 from bluegreen.aws import make_client
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
-from bluegreen.plan import Plan, load_plan_from_env
+from bluegreen.plan import Plan, PlanError, load_plan_from_env
 from bluegreen.runs import Clock, MustRetry, run_prepare, run_retire
 from bluegreen.state import StateConflict, StateStore
 from bluegreen.toolbox import Toolbox
@@ -59,6 +59,7 @@ class HookRequest:
     deployment_id: str
     execution_id: str
     done: tuple[str, ...] = ()
+    started: tuple[str, ...] = ()
     first_started: float | None = None
     invocation: int = 1
     event: Mapping[str, Any] = field(default_factory=dict)
@@ -78,20 +79,31 @@ class HookRequest:
         if not isinstance(progress, Mapping):
             progress = {}
         done = progress.get("done") or []
+        started = progress.get("started") or []
         first = progress.get("first_started")
         return cls(
             deployment_id=event["DeploymentId"],
             execution_id=event["LifecycleEventHookExecutionId"],
             done=tuple(str(d) for d in done) if isinstance(done, list) else (),
+            started=tuple(str(d) for d in started) if isinstance(started, list) else (),
             first_started=float(first) if isinstance(first, int | float) else None,
             invocation=int(progress.get("invocation", 1)) if isinstance(progress.get("invocation", 1), int) else 1,
             event=event,
         )
 
-    def continuation(self, done: list[str], first_started: float) -> dict[str, Any]:
-        """The event for the next invocation: the same event, plus the finished steps and the first start."""
+    def continuation(self, done: list[str], started: list[str], first_started: float) -> dict[str, Any]:
+        """The event for the next invocation: the same event, plus the finished and started steps and the first start.
+
+        ``started`` (every step begun so far, finished or not) lets a later failure undo a step that an
+        earlier invocation left waiting.
+        """
         event = {k: v for k, v in self.event.items() if k != PROGRESS_KEY}
-        event[PROGRESS_KEY] = {"done": done, "first_started": first_started, "invocation": self.invocation + 1}
+        event[PROGRESS_KEY] = {
+            "done": done,
+            "started": sorted(set(started)),
+            "first_started": first_started,
+            "invocation": self.invocation + 1,
+        }
         return event
 
 
@@ -196,15 +208,20 @@ def handle(
 ) -> HookResult:
     """Run ``flow`` for one CodeDeploy event and report its status exactly once (see the module docstring).
 
-    ``runtime`` makes (or returns the cached) :class:`Runtime`; a failure there — a bad plan, a missing
-    variable — is reported as Failed. An event without the CodeDeploy ids raises ``ValueError``:
-    there is no one to report to.
+    ``runtime`` makes (or returns the cached) :class:`Runtime`; on a first invocation, a failure there
+    that retrying cannot mend — a bad plan, a missing variable or table — is reported as Failed; any
+    other (an AWS error reading the plan, or any failure in a continuation, which has work half done)
+    raises so that Lambda retries. An event without the CodeDeploy ids raises ``ValueError``: there
+    is no one to report to.
     """
     request = HookRequest.from_event(event)
     try:
         rt = runtime()
     except Exception as exc:
         logger.exception("cannot set up the %s hook", flow.value)
+        if request.invocation > 1 or not isinstance(exc, PlanError | LookupError | ValueError):
+            # A continuation has work half done, and a transient error may pass: Lambda retries.
+            raise
         fallback = reporter or CodeDeployReporter(region=os.environ.get("AWS_REGION"))
         message = f"{type(exc).__name__}: {exc}"
         sent = fallback.report(request.deployment_id, request.execution_id, HookStatus.FAILED)
@@ -224,10 +241,10 @@ def handle(
     clock = Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)
     handed: list[list[str]] = []
 
-    def handover(done: list[str]) -> None:
+    def handover(done: list[str], begun: list[str]) -> None:
         if reinvoke is None:
             raise RuntimeError("work is still pending and this hook cannot re-invoke itself")
-        reinvoke(request.continuation(done, started))
+        reinvoke(request.continuation(done, begun, started))
         handed.append(done)
 
     run = run_prepare if flow is Flow.PREPARE else run_retire

@@ -181,10 +181,10 @@ class RdsRuntime:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RdsRuntime:
-        """The plan from ``BLUEGREEN_PLAN_*`` and, when ``BLUEGREEN_STATE_TABLE`` is set, the record table."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, plan: Plan | None = None) -> RdsRuntime:
+        """The plan from ``BLUEGREEN_PLAN_*`` (unless given) and, when ``BLUEGREEN_STATE_TABLE`` is set, the table."""
         env = os.environ if environ is None else environ
-        plan = load_plan_from_env(env)
+        plan = plan if plan is not None else load_plan_from_env(env)
         region = plan.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if not region:
             raise ValueError("no region: set plan.region, or AWS_REGION in the environment")

@@ -17,6 +17,11 @@ The rules (DESIGN.md, "rules that are never broken") as they are kept here:
   CodeDeploy's rollback to a stack the record no longer protects; Lambda's retry resumes the retire.
 - **Hand-over.** When only waiting is left and time runs short, the caller's ``handover`` sends the
   continuation; if it cannot (no re-invoker, or the invoke fails), the run fails as above.
+- **A put-back is finished before Failed is reported.** When its undo runs out of time (a cluster
+  still stopping before it can start again), it hands over too; and any delivery that finds the
+  deployment ``prepare-failed`` / ``rolled-back`` with no status reported yet runs the whole
+  (idempotent) undo again before it reports — so a Lambda timeout in the middle of a put-back
+  cannot end in a Failed report over a half-restored stack.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
 from bluegreen.flows import prepare_steps, retire_steps
-from bluegreen.state import Phase, StateConflict, StateStore
+from bluegreen.refs import ClusterState, StackReference
+from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
 
 if TYPE_CHECKING:
     from bluegreen.hooks import HookRequest, Runtime
@@ -41,7 +47,8 @@ FENCE_SECONDS = 1.0
 #: Time an undo needs at the least before the invocation ends (its steps are single calls).
 UNDO_HANDOVER_SECONDS = 5.0
 
-Handover = Callable[[list[str]], None]
+#: Sends the continuation: the finished step ids, and every step id started so far (for a later undo).
+Handover = Callable[[list[str], list[str]], None]
 EventSink = Callable[[StepEvent], None] | None
 
 
@@ -86,10 +93,10 @@ def fence(
     return guard
 
 
-def _hand_over(handover: Handover | None, done: list[str]) -> None:
+def _hand_over(handover: Handover | None, done: list[str], started: list[str]) -> None:
     if handover is None:
         raise RuntimeError("work is still pending and this run cannot re-invoke itself")
-    handover(done)
+    handover(done, started)
 
 
 def _undo(
@@ -100,8 +107,8 @@ def _undo(
     on_event: EventSink,
     *,
     destructive: bool,
-) -> str:
-    """Undo the started steps (reverse order, every one tried); the problems, or "" when all were undone."""
+) -> tuple[bool, str]:
+    """Undo the started steps (reverse order, every one tried): (finished, the problems or "")."""
     undo = Engine(
         reversed_steps(steps, started, destructive=destructive),
         guard=guard,
@@ -111,11 +118,45 @@ def _undo(
         handover_seconds=UNDO_HANDOVER_SECONDS,
     ).run()
     if undo.status is RunStatus.CONTINUE:
-        return "time ran out before every undo finished"
-    return undo.message if undo.errors else ""
+        return False, "time ran out before every undo finished"
+    return True, undo.message if undo.errors else ""
 
 
-def run_prepare(
+def _finish_undo(
+    steps: list[Step],
+    started: list[str],
+    *,
+    clock: Clock,
+    guard: Callable[[Step], None] | None,
+    on_event: EventSink,
+    handover: Handover | None,
+    destructive: bool,
+    message: str,
+    undoing: str,
+) -> tuple[RunResult, str]:
+    """Run the undo; hand it over when time runs out (Failed is reported only once it has finished)."""
+    finished, problems = _undo(steps, started, clock, guard, on_event, destructive=destructive)
+    if not finished:
+        try:
+            _hand_over(handover, [], started)
+        except Exception as exc:  # noqa: BLE001 - report what could not be put back
+            return RunResult(RunStatus.FAILED), f"{message}; {undoing} did not finish: {exc}"
+        return RunResult(RunStatus.CONTINUE), f"{message}; {undoing} continues in a new invocation"
+    if problems:
+        message += f"; {undoing} also failed: {problems}"
+    return RunResult(RunStatus.FAILED), message
+
+
+def _clusters_available(runtime: Runtime, stack: StackReference) -> None:
+    """Raise unless every cluster of ``stack`` is available (a stop may have landed after it was waited for)."""
+    for i in range(len(runtime.plan.aurora)):
+        tools = runtime.toolbox.aurora(i)
+        state = tools.get_cluster_state(stack)
+        if state is not ClusterState.AVAILABLE:
+            raise RuntimeError(f"cluster {tools.cluster_name(stack)} is {state.value}, not available")
+
+
+def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     runtime: Runtime,
     request: HookRequest,
     clock: Clock,
@@ -129,11 +170,24 @@ def run_prepare(
     record = store.begin(app, deployment, plan.initial_live)
     if record.phase is Phase.PREPARED:
         return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
-    if record.phase is not Phase.PREPARING:
-        return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
     replacement = record.replacement_stack
     steps = prepare_steps(plan, runtime.toolbox, replacement)
-    started = list(request.done)
+    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING}, time.monotonic)
+    if record.phase is Phase.PREPARE_FAILED:  # a put-back that was cut short: finish it, then report
+        return _finish_undo(
+            steps,
+            [s.id for s in steps],
+            clock=clock,
+            guard=guard,
+            on_event=on_event,
+            handover=handover,
+            destructive=True,
+            message=f"prepare of stack {replacement.value} failed",
+            undoing="putting it back to retired",
+        )
+    if record.phase is not Phase.PREPARING:
+        return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
+    started = [*request.started, *request.done]
     try:
         engine = Engine(
             steps, time_left=clock.time_left, deadline_left=clock.deadline_left, on_event=on_event, **engine_kw
@@ -141,10 +195,11 @@ def run_prepare(
         result = engine.run(request.done)
         started += result.started
         if result.status is RunStatus.SUCCEEDED:
+            _clusters_available(runtime, replacement)
             store.set_phase(app, deployment, Phase.PREPARED, expected={Phase.PREPARING})
             return result, f"stack {replacement.value} prepared"
         if result.status is RunStatus.CONTINUE:
-            _hand_over(handover, [*request.done, *result.done])
+            _hand_over(handover, [*request.done, *result.done], started)
             return result, "waiting"
         reason = result.message
     except Exception as exc:
@@ -157,11 +212,38 @@ def run_prepare(
         return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
     except Exception:
         logger.exception("could not record %s as prepare-failed", deployment)
-    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING}, time.monotonic)
-    problems = _undo(steps, started, clock, guard, on_event, destructive=True)
-    if problems:
-        message += f"; putting it back to retired also failed: {problems}"
-    return RunResult(RunStatus.FAILED), message
+    return _finish_undo(
+        steps,
+        started,
+        clock=clock,
+        guard=guard,
+        on_event=on_event,
+        handover=handover,
+        destructive=True,
+        message=message,
+        undoing="putting it back to retired",
+    )
+
+
+def _flip(store: StateStore, app: str, deployment: str) -> tuple[LiveRecord | None, str]:
+    """Flip the record; on an error, find out whether the write landed (then go on) or not (then close)."""
+    try:
+        return store.flip(app, deployment), ""
+    except StateConflict as exc:
+        return None, f"the flip was refused, nothing was retired: {exc}"
+    except Exception as exc:
+        logger.exception("the flip of %s failed", deployment)
+        try:
+            record = store.get(app)
+        except Exception as again:  # noqa: BLE001 - raised again as MustRetry
+            raise MustRetry(f"the flip of {deployment} failed and the record cannot be read: {again}") from exc
+        if record is not None and record.deployment_id == deployment and record.phase is Phase.FLIPPED:
+            return record, ""  # the write landed before the error: carry on retiring
+        try:
+            store.finish(app, deployment, Phase.ROLLED_BACK)
+        except Exception:
+            logger.exception("could not record %s as rolled-back", deployment)
+        return None, f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
 
 
 def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
@@ -181,21 +263,32 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
         return RunResult(RunStatus.FAILED), f"deployment {deployment} was never prepared (the record holds {holding})"
     if record.phase is Phase.RETIRED:
         return RunResult(RunStatus.SUCCEEDED), f"{deployment} already retired stack {record.live.partner.value}"
+    if record.phase is Phase.ROLLED_BACK:  # a put-back that was cut short (or a late delivery): finish it
+        steps = retire_steps(plan, runtime.toolbox, record.live)
+        outcome = _finish_undo(
+            steps,
+            [s.id for s in steps],
+            clock=clock,
+            guard=None,
+            on_event=on_event,
+            handover=handover,
+            destructive=False,
+            message=f"retire failed; stack {record.live.value} is live again",
+            undoing="restoring it",
+        )
+        if outcome[0].status is RunStatus.FAILED:
+            _record_rolled_back(store, app, deployment)
+        return outcome
     if record.phase is Phase.PREPARED:
-        try:
-            record = store.flip(app, deployment)
-        except Exception as exc:
-            logger.exception("the flip of %s failed", deployment)
-            try:
-                store.finish(app, deployment, Phase.ROLLED_BACK)
-            except Exception:
-                logger.exception("could not record %s as rolled-back", deployment)
-            return RunResult(RunStatus.FAILED), f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
+        flipped, why = _flip(store, app, deployment)
+        if flipped is None:
+            return RunResult(RunStatus.FAILED), why
+        record = flipped
     elif record.phase is not Phase.FLIPPED:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing done"
     old = record.live.partner
     steps = retire_steps(plan, runtime.toolbox, old)
-    started = list(request.done)
+    started = [*request.started, *request.done]
     try:
         guard = fence(store, app, deployment, {Phase.FLIPPED}, time.monotonic)
         engine = Engine(
@@ -211,17 +304,21 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
         if result.status is RunStatus.SUCCEEDED:
             try:
                 store.finish(app, deployment, Phase.RETIRED)
+            except StateConflict as conflict:  # another run of this execution failed and put the old stack back
+                return RunResult(RunStatus.FAILED), f"retired, but the record moved on: {conflict}"
             except Exception:
                 logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
             return result, f"stack {record.live.value} is live; stack {old.value} retired"
         if result.status is RunStatus.CONTINUE:
-            _hand_over(handover, [*request.done, *result.done])
+            _hand_over(handover, [*request.done, *result.done], started)
             return result, "waiting"
         reason = result.message
     except Exception as exc:
         logger.exception("retire of %s failed", deployment)
         reason = f"{type(exc).__name__}: {exc}"
-    return _put_back(runtime, request, steps, started=started, reason=reason, clock=clock, on_event=on_event)
+    return _put_back(
+        runtime, request, steps, started=started, reason=reason, clock=clock, on_event=on_event, handover=handover
+    )
 
 
 def _put_back(
@@ -233,6 +330,7 @@ def _put_back(
     reason: str,
     clock: Clock,
     on_event: EventSink,
+    handover: Handover | None,
 ) -> tuple[RunResult, str]:
     """After a failed retire: the record back on the old stack first, then the old stack back in service."""
     store, app, deployment = runtime.store, runtime.plan.application, request.deployment_id
@@ -242,13 +340,27 @@ def _put_back(
     except StateConflict as conflict:
         return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
     except Exception as exc:
+        # Re-enabling the old stack changes nothing that is live: do it, then let Lambda retry the unflip.
+        _undo(steps, started, clock, None, on_event, destructive=False)
         raise MustRetry(f"{message}; the record could not be flipped back ({exc}): retry") from exc
-    problems = _undo(steps, started, clock, None, on_event, destructive=False)
+    outcome = _finish_undo(
+        steps,
+        started,
+        clock=clock,
+        guard=None,
+        on_event=on_event,
+        handover=handover,
+        destructive=False,
+        message=f"{message}; stack {record.live.value} is live again",
+        undoing="restoring it",
+    )
+    if outcome[0].status is RunStatus.FAILED:
+        _record_rolled_back(store, app, deployment)
+    return outcome
+
+
+def _record_rolled_back(store: StateStore, app: str, deployment: str) -> None:
     try:
         store.finish(app, deployment, Phase.ROLLED_BACK)
-    except Exception:
+    except Exception:  # the record already names the old stack as live
         logger.exception("could not record %s as rolled-back", deployment)
-    message += f"; stack {record.live.value} is live again"
-    if problems:
-        message += f"; restoring it also failed: {problems}"
-    return RunResult(RunStatus.FAILED), message

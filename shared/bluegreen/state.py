@@ -153,8 +153,12 @@ class LiveRecord:
 
     @property
     def replacement_stack(self) -> StackReference:
-        """The stack the current or next deployment brings in: the in-flight one's, else ``live.partner``."""
-        if self.in_flight and self.replacement is not None:
+        """The stack the current or next deployment brings in: the in-flight one's, else ``live.partner``.
+
+        Once a deployment has flipped, its replacement is live: the next deployment brings in the other
+        stack, so that is what this answers (never the live stack).
+        """
+        if self.in_flight and self.replacement is not None and self.replacement is not self.live:
             return self.replacement
         return self.live.partner
 

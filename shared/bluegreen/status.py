@@ -330,6 +330,8 @@ def _read(row: _Row, ref: StackReference) -> StackState:
     name = row.names[0] if ref is StackReference.A else row.names[1]
     try:
         state, mode, data = row.read(ref)
+    except (KeyError, IndexError):
+        raise  # a response of an unexpected shape is a bug to see, not a missing resource
     except LookupError:
         return StackState(name, "missing", missing=True)
     except Exception as exc:  # a failed read is shown in its cell, unless credentials fail

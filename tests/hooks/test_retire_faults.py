@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.hooks import Flow
+from bluegreen.hooks import Flow, Runtime
+from bluegreen.plan import parse_plan
 from bluegreen.refs import StackReference
 from bluegreen.runs import MustRetry
 from bluegreen.state import Phase
+from tests.conftest import REGION
 from tests.hooks.conftest import Harness
 from tests.support.world import view
 
@@ -123,3 +125,35 @@ def test_when_the_report_cannot_be_recorded_it_raises_and_a_retry_reports(harnes
     retried = harness.run(Flow.RETIRE, "d-1")
     assert retried.status is not None and retried.status.value == "Succeeded"
     assert harness.ledger.statuses["d-1-after-allow-traffic"] == "Succeeded"
+
+
+def test_deletions_come_last_so_a_late_failure_rolls_back_onto_a_whole_stack(harness: Harness) -> None:
+    document = dict(harness.world.plan)
+    document["dynamodb"] = [dict(document["dynamodb"][0], on_retire="delete")]
+    harness.runtime = Runtime(parse_plan(document), store=harness.store, region=REGION)
+    harness.run(Flow.PREPARE, "d-1")
+    harness.faults.arm("StopDBCluster")
+    result = harness.run(Flow.RETIRE, "d-1")
+    assert result.status is not None and result.status.value == "Failed"
+    old = view(harness.world, "a")
+    assert old.working and old.table_exists  # the table of the stack CodeDeploy rolls back to is still there
+    harness.faults.disarm()
+    second = harness.run(Flow.PREPARE, "d-2"), harness.run(Flow.RETIRE, "d-2")
+    assert [r.status.value for r in second if r.status] == ["Succeeded", "Succeeded"]
+    assert not view(harness.world, "a").table_exists  # deleted once nothing else could fail
+
+
+def test_a_put_back_cut_short_is_finished_by_the_next_delivery_before_it_reports(harness: Harness) -> None:
+    harness.run(Flow.PREPARE, "d-1")
+    # As if the retire had flipped, switched stack a's workers off, failed, flipped back — and then the
+    # Lambda had timed out in the middle of putting stack a back: no status reported yet.
+    harness.store.flip("orders", "d-1")
+    harness.runtime.toolbox.ecs(0).disable_service(StackReference.A)
+    harness.runtime.toolbox.sns(0).disable_subscription(StackReference.A)
+    harness.store.unflip("orders", "d-1")
+    assert not view(harness.world, "a").working
+    result = harness.run(Flow.RETIRE, "d-1")  # Lambda's retry of the same event
+    assert result.status is not None and result.status.value == "Failed"
+    assert view(harness.world, "a").working
+    record = harness.store.get("orders")
+    assert record is not None and record.live is StackReference.A and record.phase is Phase.ROLLED_BACK

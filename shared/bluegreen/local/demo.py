@@ -77,11 +77,18 @@ def _handler(module: str) -> Handler:
         sys.path.insert(0, str(handlers))
     try:
         found: Handler = importlib.import_module(module).handler
-    except ModuleNotFoundError:
-        from bluegreen.entry import hook_handler  # noqa: PLC0415 - the same door the handler files open
+    except ModuleNotFoundError:  # installed without the repository: the same doors the handler files open
+        from bluegreen.entry import hook_handler  # noqa: PLC0415
         from bluegreen.hooks import Flow  # noqa: PLC0415
+        from bluegreen.rds_entry import RdsFunction, rds_handler  # noqa: PLC0415
 
-        found = hook_handler(Flow.PREPARE if module == "before_allow_traffic" else Flow.RETIRE)
+        doors: dict[str, Callable[[], Handler]] = {
+            "before_allow_traffic": lambda: hook_handler(Flow.PREPARE),
+            "after_allow_traffic": lambda: hook_handler(Flow.RETIRE),
+            "rds_apply_tags": lambda: rds_handler(RdsFunction.APPLY_TAGS),
+            "rds_enable_performance_insights": lambda: rds_handler(RdsFunction.ENABLE_PERFORMANCE_INSIGHTS),
+        }
+        found = doors[module]()
     return found
 
 
@@ -130,9 +137,15 @@ class Demo:
             entry.listeners.append(progress.event)
             try:
                 result = handler(event, context)
-                while result.get("status") == "Continued":  # the emulator holds the async re-invocation
-                    for invocation in self.emulator.take_invocations():
-                        result = handler(invocation.event, context)
+                for _ in range(50):  # the emulator holds the hook's async re-invocations: run them here
+                    if result.get("status") != "Continued":
+                        break
+                    mine = [
+                        i for i in self.emulator.take_invocations() if i.function_arn == context.invoked_function_arn
+                    ]
+                    if not mine:
+                        break
+                    result = handler(mine[-1].event, context)
             finally:
                 entry.listeners.remove(progress.event)
         reported = self.emulator.hook_statuses.get(execution, "nothing")

@@ -271,10 +271,20 @@ class Emulator:
 
 
 def _forget_sessions() -> None:
-    """Drop the cached default sessions (bluegreen's and boto3's), so new clients read the environment."""
+    """Drop what holds clients bound to an endpoint, so that later clients read the environment again.
+
+    The default sessions (bluegreen's and boto3's), the handlers' cached runtimes and the plan cache.
+    """
     with bluegreen.aws._lock:
         bluegreen.aws._default_session = None
     boto3.DEFAULT_SESSION = None
+    for module in ("bluegreen.entry", "bluegreen.rds_entry"):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            loaded.reset_runtime()
+    plan = sys.modules.get("bluegreen.plan")
+    if plan is not None:
+        plan.clear_plan_cache()
 
 
 def _seed(region: str) -> tuple[dict[str, str], Path]:
