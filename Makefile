@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo emulator test lint format check template-check clean
+.PHONY: setup demo emulator bench test lint format check template-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: setup  ## two whole deployments on the embedded emulator (no AWS account),
 
 emulator: setup  ## leave the emulator running, seeded; prints the endpoint and plan to use
 	$(BIN)/bluegreen emulator
+
+bench: setup  ## hook wall time, AWS calls, cold starts and layer size -> docs/performance.md (under two minutes)
+	$(BIN)/python -m bench
 
 test: setup  ## the whole test suite
 	$(BIN)/pytest

@@ -24,7 +24,7 @@ DEFAULT_MAX_ATTEMPTS = 8
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _default_session: boto3.Session | None = None
 
 
@@ -65,3 +65,19 @@ def make_client(service: str, *, region: str | None = None, session: boto3.Sessi
     chosen = session or default_session()
     with _lock:
         return chosen.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
+
+
+def shared_client(service: str, region: str) -> Any:
+    """The process's one client for ``service`` in ``region`` on the default session, made on first use.
+
+    The clients live on the session object, so a new default session (another endpoint, a test) gets
+    new clients. Clients are thread-safe; the engine's threads share them.
+    """
+    session = default_session()
+    with _lock:
+        cache: dict[tuple[str, str], Any] = session.__dict__.setdefault("_bluegreen_clients", {})
+        made = cache.get((service, region))
+        if made is None:
+            made = make_client(service, region=region, session=session)
+            cache[(service, region)] = made
+        return made

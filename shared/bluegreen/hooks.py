@@ -229,15 +229,15 @@ def handle(
     send = reporter or rt.reporter
     app = rt.plan.application
     try:
-        prior = rt.store.reported_status(app, request.execution_id)
-    except Exception:
-        logger.exception("could not read whether %s was already reported", request.execution_id)
-        prior = None
+        first, prior = rt.store.claim(app, request.execution_id, request.deployment_id, now())
+    except Exception:  # unknown is treated as not reported; CodeDeploy keeps the first status anyway
+        logger.exception("could not read the first start and report of %s", request.execution_id)
+        first, prior = now(), None
     if prior is not None:
         logger.info("hook execution %s was already reported %s; sending the same status", request.execution_id, prior)
         sent = send.report(request.deployment_id, request.execution_id, prior)
         return HookResult(HookStatus(prior), "duplicate delivery", reported=sent)
-    started = request.first_started or _first_start(rt, request, now())
+    started = request.first_started or first
     clock = Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)
     handed: list[list[str]] = []
 
@@ -266,12 +266,3 @@ def handle(
     status = HookStatus(rt.store.record_report(app, request.execution_id, status.value, request.deployment_id))
     sent = send.report(request.deployment_id, request.execution_id, status)
     return HookResult(status, message, [*request.done, *result.done], reported=sent)
-
-
-def _first_start(runtime: Runtime, request: HookRequest, now: float) -> float:
-    """When this hook execution first started, kept in the record table so a retry keeps the deadline."""
-    try:
-        return runtime.store.first_started(runtime.plan.application, request.execution_id, request.deployment_id, now)
-    except Exception:
-        logger.exception("could not read the first start of %s", request.execution_id)
-        return now

@@ -27,6 +27,7 @@ The rules (DESIGN.md, "rules that are never broken") as they are kept here:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,15 +72,27 @@ class Clock:
 
 
 def fence(
-    store: StateStore, application: str, deployment_id: str, phases: set[Phase], clock: Callable[[], float]
+    store: StateStore,
+    application: str,
+    deployment_id: str,
+    phases: set[Phase],
+    *,
+    clock: Callable[[], float],
+    seed: LiveRecord | None = None,
 ) -> Callable[[Step], None]:
-    """A guard that refuses a step unless D is in flight in one of ``phases`` and the step's stack is not live."""
-    seen: dict[str, Any] = {}
+    """A guard that refuses a step unless D is in flight in one of ``phases`` and the step's stack is not live.
+
+    ``seed`` is a record this run has just written (the flip's answer): it serves the first checks.
+    One thread reads the record again when it is older than :data:`FENCE_SECONDS`; the others wait.
+    """
+    seen: dict[str, Any] = {"record": seed, "at": clock()} if seed is not None else {}
+    lock = threading.Lock()
 
     def guard(step: Step) -> None:
-        if "record" not in seen or clock() - seen["at"] > FENCE_SECONDS:
-            seen["record"], seen["at"] = store.get(application), clock()
-        record = seen["record"]
+        with lock:
+            if "record" not in seen or clock() - seen["at"] > FENCE_SECONDS:
+                seen["record"], seen["at"] = store.get(application), clock()
+            record = seen["record"]
         if record is None:
             raise LiveStackError(f"no live-stack record for {application!r}: refusing {step.id}")
         if record.deployment_id != deployment_id or record.phase not in phases:
@@ -172,7 +185,7 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
         return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
     replacement = record.replacement_stack
     steps = prepare_steps(plan, runtime.toolbox, replacement)
-    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING}, time.monotonic)
+    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING}, clock=time.monotonic)
     if record.phase is Phase.PREPARE_FAILED:  # a put-back that was cut short: finish it, then report
         return _finish_undo(
             steps,
@@ -290,7 +303,7 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
     steps = retire_steps(plan, runtime.toolbox, old)
     started = [*request.started, *request.done]
     try:
-        guard = fence(store, app, deployment, {Phase.FLIPPED}, time.monotonic)
+        guard = fence(store, app, deployment, {Phase.FLIPPED}, clock=time.monotonic, seed=record)
         engine = Engine(
             steps,
             time_left=clock.time_left,

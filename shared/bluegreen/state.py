@@ -345,10 +345,15 @@ class StateStore:
         return str(_DESERIALIZER.deserialize(item["status"])) if item and "status" in item else None
 
     def first_started(self, application: str, execution_id: str, deployment_id: str, now: float) -> float:
-        """When hook execution ``execution_id`` first started (epoch seconds): ``now`` the first time it is asked.
+        """When hook execution ``execution_id`` first started (epoch seconds): ``now`` the first time it is asked."""
+        return self.claim(application, execution_id, deployment_id, now)[0]
 
-        One ``UpdateItem`` with ``if_not_exists`` on the execution's report item, so a Lambda retry or
-        a duplicate delivery of the first invocation keeps the first start, and the deadline with it.
+    def claim(self, application: str, execution_id: str, deployment_id: str, now: float) -> tuple[float, str | None]:
+        """The first start of hook execution ``execution_id`` and the status already reported for it, if any.
+
+        One ``UpdateItem`` with ``if_not_exists`` on the execution's report item (strongly consistent,
+        ``ALL_NEW``): a Lambda retry or a duplicate delivery keeps the first start, and the deadline
+        with it, and learns in the same call whether a status was already recorded.
         """
         expires = int((datetime.fromtimestamp(now, UTC) + REPORT_TTL).timestamp())
         with self._translated():
@@ -366,7 +371,9 @@ class StateStore:
                 },
                 ReturnValues="ALL_NEW",
             )
-        return float(found["Attributes"]["started_at"]["N"])
+        attributes = found["Attributes"]
+        status = attributes.get("status")
+        return float(attributes["started_at"]["N"]), (str(_DESERIALIZER.deserialize(status)) if status else None)
 
     # -- writes ------------------------------------------------------------------------------------
 

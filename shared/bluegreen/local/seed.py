@@ -4,11 +4,17 @@ Stack ``a`` is live and working; stack ``b`` is retired the way a retire leaves 
 subscription filtered off, mappings and rules disabled, alarm actions off, no Kinesis consumer,
 Aurora cluster stopped. :func:`seed_world` creates it all with plain boto3 calls (so it works
 against any endpoint) and returns the matching plan document.
+
+``pairs=N`` (the benchmark's larger plans) makes N copies of every resource pair, each with a plan
+entry of its own. Copy 0 has the names below; copy k > 0 adds ``-k`` to every name (its own topic,
+stream, functions, queues, tables, clusters…; the ECS cluster and the IAM role are shared) and its
+alarms have the prefix ``mock service k - dev``, so that no two copies' alarm sets overlap.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -25,19 +31,32 @@ TOPIC = "fn-updates-dev"
 ALARM_PREFIX = "mock service - dev"
 DISABLED_FILTER = {"bluegreen-subscription-disabled": [{"exists": True}]}
 STACKS = ("a", "b")
+#: The plan's sections, in the order the plan document lists them.
+_SECTIONS = ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora")
 
 
-def _names(stack: str) -> dict[str, str]:
+def _suffix(copy: int) -> str:
+    """What copy ``copy`` of a resource pair adds to its names: nothing for copy 0, ``-k`` after."""
+    return f"-{copy}" if copy else ""
+
+
+def _names(stack: str, copy: int = 0) -> dict[str, str]:
+    x = _suffix(copy)
     return {
-        "service": f"thing-runner-{stack}-prod",
-        "queue": f"fn-queue-{stack}-dev",
-        "dlq": f"fn-dlq-{stack}-dev",
-        "fn": f"fn-{stack}-dev",
+        "service": f"thing-runner-{stack}-prod{x}",
+        "queue": f"fn-queue-{stack}-dev{x}",
+        "dlq": f"fn-dlq-{stack}-dev{x}",
+        "fn": f"fn-{stack}-dev{x}",
         "alarm_suffix": f"- {stack.upper()}",
-        "consumer": f"con1{stack.upper()}",
-        "table": f"table-{stack}-dev",
-        "cluster": f"fn-db-{stack}-dev",
+        "consumer": f"con1{stack.upper()}{x}",
+        "table": f"table-{stack}-dev{x}",
+        "cluster": f"fn-db-{stack}-dev{x}",
     }
+
+
+def _alarm_prefix(copy: int) -> str:
+    """Copy k's alarm prefix: no copy's prefix starts with another's, so their alarm sets never overlap."""
+    return f"mock service {copy} - dev" if copy else ALARM_PREFIX
 
 
 @dataclass
@@ -51,6 +70,16 @@ class World:
     stream_arn: str = ""
     subscriptions: dict[str, str] = field(default_factory=dict)
     plan: dict[str, Any] = field(default_factory=dict)
+    #: How many copies of every resource pair were made; ``names``, ``topic_arn``… are copy 0's.
+    pairs: int = 1
+    #: Every copy's topic ARN, stream ARN and subscription ARNs (by stack), copy 0 first.
+    topic_arns: list[str] = field(default_factory=list)
+    stream_arns: list[str] = field(default_factory=list)
+    subscription_arns: list[dict[str, str]] = field(default_factory=list)
+
+    def names_of(self, copy: int) -> dict[str, dict[str, str]]:
+        """The names of copy ``copy`` of the resource pairs, by stack (copy 0's are :attr:`names`)."""
+        return self.names if copy == 0 else {stack: _names(stack, copy) for stack in STACKS}
 
 
 def _zip() -> bytes:
@@ -70,8 +99,12 @@ class _Seeder:
     def client(self, service: str) -> Any:
         return make_client(service, region=self.world.region, session=self.session)
 
-    def name(self, stack: str, kind: str) -> str:
-        return self.world.names[stack][kind]
+    def name(self, stack: str, kind: str, copy: int = 0) -> str:
+        return self.world.names_of(copy)[stack][kind]
+
+    @property
+    def copies(self) -> range:
+        return range(self.world.pairs)
 
     def state_table(self) -> None:
         self.client("dynamodb").create_table(
@@ -87,24 +120,35 @@ class _Seeder:
         ecs.register_task_definition(
             family="thing-runner", containerDefinitions=[{"name": "runner", "image": "runner:1", "memory": 256}]
         )
-        for stack, desired in (("a", 2), ("b", 0)):
-            ecs.create_service(
-                cluster=CLUSTER,
-                serviceName=self.name(stack, "service"),
-                taskDefinition="thing-runner",
-                desiredCount=desired,
-            )
+        for copy in self.copies:
+            for stack, desired in (("a", 2), ("b", 0)):
+                ecs.create_service(
+                    cluster=CLUSTER,
+                    serviceName=self.name(stack, "service", copy),
+                    taskDefinition="thing-runner",
+                    desiredCount=desired,
+                )
 
-    def queues(self) -> dict[str, str]:
-        """Each stack's queue (with a DLQ, both holding messages) subscribed to one topic; b's filtered off."""
+    def queues(self) -> list[dict[str, str]]:
+        """Each stack's queue (with a DLQ, both holding messages) subscribed to one topic; b's filtered off.
+
+        Returns the queue ARNs by stack, for every copy.
+        """
+        every_copy = [self.copy_queues(copy) for copy in self.copies]
+        self.world.topic_arn = self.world.topic_arns[0]
+        self.world.subscriptions = dict(self.world.subscription_arns[0])
+        return every_copy
+
+    def copy_queues(self, copy: int) -> dict[str, str]:
         sqs, sns = self.client("sqs"), self.client("sns")
-        self.world.topic_arn = sns.create_topic(Name=TOPIC)["TopicArn"]
+        topic_arn = sns.create_topic(Name=f"{TOPIC}{_suffix(copy)}")["TopicArn"]
         queue_arns: dict[str, str] = {}
+        subscriptions: dict[str, str] = {}
         for stack in STACKS:
-            dlq_url = sqs.create_queue(QueueName=self.name(stack, "dlq"))["QueueUrl"]
+            dlq_url = sqs.create_queue(QueueName=self.name(stack, "dlq", copy))["QueueUrl"]
             dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
-            url = sqs.create_queue(QueueName=self.name(stack, "queue"), Attributes={"RedrivePolicy": redrive})[
+            url = sqs.create_queue(QueueName=self.name(stack, "queue", copy), Attributes={"RedrivePolicy": redrive})[
                 "QueueUrl"
             ]
             queue_arns[stack] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -116,16 +160,18 @@ class _Seeder:
             attributes = {"RawMessageDelivery": "true"}
             if stack == "b":
                 attributes["FilterPolicy"] = json.dumps(DISABLED_FILTER)
-            self.world.subscriptions[stack] = sns.subscribe(
-                TopicArn=self.world.topic_arn,
+            subscriptions[stack] = sns.subscribe(
+                TopicArn=topic_arn,
                 Protocol="sqs",
                 Endpoint=queue_arns[stack],
                 Attributes=attributes,
                 ReturnSubscriptionArn=True,
             )["SubscriptionArn"]
+        self.world.topic_arns.append(topic_arn)
+        self.world.subscription_arns.append(subscriptions)
         return queue_arns
 
-    def functions(self, queue_arns: dict[str, str]) -> None:
+    def functions(self, every_copy: list[dict[str, str]]) -> None:
         """Each stack's function with alias ``live``, its queue mapping and a schedule rule; a's Kinesis consumer."""
         role = self.client("iam").create_role(
             RoleName="fn-role",
@@ -142,14 +188,19 @@ class _Seeder:
                 }
             ),
         )["Role"]["Arn"]
+        for copy, queue_arns in zip(self.copies, every_copy, strict=True):
+            self.copy_functions(copy, role, queue_arns)
+        self.world.stream_arn = self.world.stream_arns[0]
+
+    def copy_functions(self, copy: int, role: str, queue_arns: dict[str, str]) -> None:
         lam, events, kinesis = self.client("lambda"), self.client("events"), self.client("kinesis")
-        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-        self.world.stream_arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
-            "StreamARN"
-        ]
+        stream = f"{STREAM}{_suffix(copy)}"
+        kinesis.create_stream(StreamName=stream, ShardCount=1)
+        stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+        self.world.stream_arns.append(stream_arn)
         function_arns: dict[str, str] = {}
         for stack in STACKS:
-            fn, live = self.name(stack, "fn"), stack == "a"
+            fn, live = self.name(stack, "fn", copy), stack == "a"
             function_arns[stack] = lam.create_function(
                 FunctionName=fn, Runtime="python3.13", Role=role, Handler="app.handler", Code={"ZipFile": _zip()}
             )["FunctionArn"]
@@ -162,7 +213,7 @@ class _Seeder:
             events.put_rule(Name=rule, ScheduleExpression="rate(5 minutes)", State="ENABLED" if live else "DISABLED")
             events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": alias_arn}])
         consumer = kinesis.register_stream_consumer(
-            StreamARN=self.world.stream_arn, ConsumerName=self.name("a", "consumer")
+            StreamARN=stream_arn, ConsumerName=self.name("a", "consumer", copy)
         )["Consumer"]
         lam.create_event_source_mapping(
             EventSourceArn=consumer["ConsumerARN"], FunctionName=function_arns["a"], StartingPosition="LATEST"
@@ -170,36 +221,38 @@ class _Seeder:
 
     def alarms(self) -> None:
         cloudwatch = self.client("cloudwatch")
-        for stack in STACKS:
-            for metric in ("errors", "latency", "queue depth"):
-                cloudwatch.put_metric_alarm(
-                    AlarmName=f"{ALARM_PREFIX} {metric} {self.name(stack, 'alarm_suffix')}",
-                    MetricName="Errors",
-                    Namespace="AWS/Lambda",
-                    Statistic="Sum",
-                    Period=60,
-                    EvaluationPeriods=1,
-                    Threshold=1,
-                    ComparisonOperator="GreaterThanOrEqualToThreshold",
-                    ActionsEnabled=stack == "a",
-                    AlarmActions=[self.world.topic_arn],
-                )
+        for copy in self.copies:
+            for stack in STACKS:
+                for metric in ("errors", "latency", "queue depth"):
+                    cloudwatch.put_metric_alarm(
+                        AlarmName=f"{_alarm_prefix(copy)} {metric} {self.name(stack, 'alarm_suffix', copy)}",
+                        MetricName="Errors",
+                        Namespace="AWS/Lambda",
+                        Statistic="Sum",
+                        Period=60,
+                        EvaluationPeriods=1,
+                        Threshold=1,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold",
+                        ActionsEnabled=stack == "a",
+                        AlarmActions=[self.world.topic_arns[copy]],
+                    )
 
     def tables(self) -> None:
         ddb = self.client("dynamodb")
-        for stack in STACKS:
-            ddb.create_table(
-                TableName=self.name(stack, "table"),
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+        for copy in self.copies:
+            for stack in STACKS:
+                ddb.create_table(
+                    TableName=self.name(stack, "table", copy),
+                    KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST",
+                )
 
     def databases(self) -> None:
         """Aurora: a's cluster available with a writer and readers, b's stopped; both auto-scaled (min 1)."""
         rds, aas = self.client("rds"), self.client("application-autoscaling")
-        for stack, reader_count in (("a", self.readers), ("b", 0)):
-            cluster = self.name(stack, "cluster")
+        for copy, (stack, reader_count) in itertools.product(self.copies, (("a", self.readers), ("b", 0))):
+            cluster = self.name(stack, "cluster", copy)
             rds.create_db_cluster(
                 DBClusterIdentifier=cluster,
                 Engine="aurora-postgresql",
@@ -226,35 +279,36 @@ class _Seeder:
                 rds.stop_db_cluster(DBClusterIdentifier=cluster)
 
     def plan(self) -> dict[str, Any]:
-        n = self.world.names
+        entries: dict[str, list[dict[str, Any]]] = {service: [] for service in _SECTIONS}
+        for copy in self.copies:
+            for service, entry in self.entries(copy).items():
+                entries[service].append(entry)
+        return {"application": APP, "region": self.world.region, "initial_live": "a", "deadline_minutes": 50, **entries}
+
+    def entries(self, copy: int) -> dict[str, dict[str, Any]]:
+        """Copy ``copy``'s plan entry of every section."""
+        n = self.world.names_of(copy)
+        prefix = _alarm_prefix(copy)
         return {
-            "application": APP,
-            "region": self.world.region,
-            "initial_live": "a",
-            "deadline_minutes": 50,
-            "ecs": [{"cluster": CLUSTER, "a": n["a"]["service"], "b": n["b"]["service"], "desired_tasks": 2}],
-            "sqs": [{s: {"queue": n[s]["queue"], "dlq": n[s]["dlq"]} for s in STACKS}],
-            "sns": [dict(self.world.subscriptions)],
-            "lambda": [{"a": n["a"]["fn"], "b": n["b"]["fn"], "alias": "live"}],
-            "cloudwatch": [{s: {"alarm_prefix": ALARM_PREFIX, "alarm_suffix": n[s]["alarm_suffix"]} for s in STACKS}],
-            "kinesis": [
-                {
-                    "stream_arn": self.world.stream_arn,
-                    "a": n["a"]["consumer"],
-                    "b": n["b"]["consumer"],
-                    "feeds": {"a": n["a"]["fn"], "b": n["b"]["fn"]},
-                }
-            ],
-            "dynamodb": [{"a": n["a"]["table"], "b": n["b"]["table"], "on_retire": "keep"}],
-            "aurora": [
-                {
-                    "a": n["a"]["cluster"],
-                    "b": n["b"]["cluster"],
-                    "minimum_cluster_size": 1,
-                    "on_retire": "stop",
-                    "tags": {"team": "orders"},
-                }
-            ],
+            "ecs": {"cluster": CLUSTER, "a": n["a"]["service"], "b": n["b"]["service"], "desired_tasks": 2},
+            "sqs": {s: {"queue": n[s]["queue"], "dlq": n[s]["dlq"]} for s in STACKS},
+            "sns": dict(self.world.subscription_arns[copy]),
+            "lambda": {"a": n["a"]["fn"], "b": n["b"]["fn"], "alias": "live"},
+            "cloudwatch": {s: {"alarm_prefix": prefix, "alarm_suffix": n[s]["alarm_suffix"]} for s in STACKS},
+            "kinesis": {
+                "stream_arn": self.world.stream_arns[copy],
+                "a": n["a"]["consumer"],
+                "b": n["b"]["consumer"],
+                "feeds": {"a": n["a"]["fn"], "b": n["b"]["fn"]},
+            },
+            "dynamodb": {"a": n["a"]["table"], "b": n["b"]["table"], "on_retire": "keep"},
+            "aurora": {
+                "a": n["a"]["cluster"],
+                "b": n["b"]["cluster"],
+                "minimum_cluster_size": 1,
+                "on_retire": "stop",
+                "tags": {"team": "orders"},
+            },
         }
 
 
@@ -265,13 +319,17 @@ def seed_world(
     readers: int = 2,
     session: boto3.Session | None = None,
     messages: int = 3,
+    pairs: int = 1,
 ) -> World:
     """Create stack a (live) and stack b (retired) of the ``orders`` application, and the record table.
 
     ``readers`` is the number of Aurora readers in a's cluster; ``messages`` how many messages each
-    queue and DLQ holds.
+    queue and DLQ holds; ``pairs`` how many copies of every resource pair (and plan entries) to make
+    (see the module docstring for their names).
     """
-    world = World(region=region, state_table=state_table)
+    if pairs < 1:
+        raise ValueError(f"pairs must be at least 1, not {pairs}")
+    world = World(region=region, state_table=state_table, pairs=pairs)
     seeder = _Seeder(world, session, messages, readers)
     seeder.state_table()
     seeder.workers()

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import boto3
 
-from bluegreen.aws import make_client
+from bluegreen.aws import make_client, shared_client
 from bluegreen.refs import StackReference, as_ref
 
 
@@ -36,14 +36,20 @@ class BaseTools(Generic[ConfigT]):
         self._caller: dict[str, str] | None = None
 
     def _client(self, service: str, region: str | None = None) -> Any:
-        """The client for ``service`` in ``region`` (the config's region by default), made once."""
+        """The client for ``service`` in ``region`` (the config's region by default), made once.
+
+        Without an explicit session, every tool of the process shares one client per service and region
+        (made under a lock, on first use): boto3 clients are thread-safe, and each client costs the
+        loading of its service model. A tool given its own ``session`` makes its own clients.
+        """
         key = (service, region or self.config.region)
         with self._lock:
             made = self._clients.get(key)
-        if made is None:
-            made = make_client(service, region=key[1], session=self.session)
-            with self._lock:
-                made = self._clients.setdefault(key, made)
+            if made is None:
+                made = shared_client(service, key[1]) if self.session is None else None
+                if made is None:
+                    made = make_client(service, region=key[1], session=self.session)
+                self._clients[key] = made
         return made
 
     def _caller_identity(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ library built it by hand and so missed functions whenever the account id was wro
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ METRICS_WINDOW = timedelta(minutes=5)
 METRICS_PERIOD_SECONDS = 60
 
 DEFAULT_EVENT_BUS = "default"
+#: Guards the function-ARN cache kept on each Lambda client (shared by every tool and thread using it).
+_ARN_LOCK = threading.Lock()
 _MAPPING_ON = frozenset({"Enabled", "Enabling"})
 _MAPPING_OFF = frozenset({"Disabled", "Disabling"})
 _RULE_ON = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"})
@@ -92,7 +95,6 @@ class LambdaTools(BaseTools[LambdaConfig]):
     def __init__(self, config: LambdaConfig, *, session: boto3.Session | None = None) -> None:
         """Keep ``config`` and the optional ``boto3.Session``; no request is sent yet."""
         super().__init__(config, session=session)
-        self._function_arns: dict[str, str] = {}
 
     @property
     def _lambda(self) -> LambdaClient:
@@ -118,19 +120,24 @@ class LambdaTools(BaseTools[LambdaConfig]):
         Raises ``LookupError`` naming the function when it does not exist.
         """
         name = self.function_name(ref)
-        arn = self._function_arns.get(name)
-        if arn is None:
-            try:
-                found = self._lambda.get_function(FunctionName=name)
-            except ClientError as error:
-                if _code(error) == "ResourceNotFoundException":
-                    raise LookupError(
-                        f"Lambda function {name!r} of stack {as_ref(ref).value} not found in {self.config.region}"
-                    ) from error
-                raise
-            # arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>] — keep it unqualified.
-            arn = ":".join(found["Configuration"]["FunctionArn"].split(":")[:7])
-            self._function_arns[name] = arn
+        # One GetFunction per function per client: the cache lives on the (shared) client, under a lock,
+        # so steps that start together do not each look it up.
+        with _ARN_LOCK:
+            cache: dict[str, str] = self._lambda.__dict__.setdefault("_bluegreen_function_arns", {})
+            return cache.get(name) or self._look_up_arn(ref, name, cache)
+
+    def _look_up_arn(self, ref: StackReference | str, name: str, cache: dict[str, str]) -> str:
+        try:
+            found = self._lambda.get_function(FunctionName=name)
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                raise LookupError(
+                    f"Lambda function {name!r} of stack {as_ref(ref).value} not found in {self.config.region}"
+                ) from error
+            raise
+        # arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>] — keep it unqualified.
+        arn = ":".join(found["Configuration"]["FunctionArn"].split(":")[:7])
+        cache[name] = arn
         return arn
 
     def target_arn(self, ref: StackReference | str) -> str:
@@ -413,9 +420,12 @@ class LambdaTools(BaseTools[LambdaConfig]):
     def _switch_rules(self, ref: StackReference | str, enabled: bool) -> None:
         wanted = _RULE_ON if enabled else _RULE_OFF
         for rule in self.list_rules(ref):
-            described = self._describe_rule(rule)
-            if described is None or described.get("State") in wanted:
-                continue
+            # DisableRule of a disabled rule is a no-op: no need to look first. Enabling looks, so that a
+            # rule ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS keeps that state.
+            if enabled:
+                described = self._describe_rule(rule)
+                if described is None or described.get("State") in wanted:
+                    continue
             try:
                 if enabled:
                     self._events.enable_rule(Name=rule.name, **_bus_param(rule))
