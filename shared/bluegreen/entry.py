@@ -14,40 +14,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.engine import StepEvent, StepEventKind
 from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
-from bluegreen.observability import logger, metrics
-from bluegreen.plan import load_plan_from_env
+from bluegreen.observability import WarmRuntime, logger, metrics
 
-_runtime: Runtime | None = None
+_warm: WarmRuntime[Runtime] = WarmRuntime(lambda plan: Runtime.from_env(plan=plan))
 
 #: Extra receivers of every step event (the demo's live display); the handlers add none.
 listeners: list[Callable[[StepEvent], None]] = []
 
 
 def runtime() -> Runtime:
-    """The process's :class:`Runtime`, made on first use from the environment and kept while warm.
-
-    The plan is looked up at every invocation (an SSM plan is cached for 5 minutes, so this is
-    usually free); when it changed, the runtime is made again, so a warm Lambda never runs a
-    retire against an older plan than the prepare it follows. When the lookup fails (SSM throttled,
-    the parameter edited into an invalid plan) and a runtime exists, the last good one is kept.
-    """
-    global _runtime  # noqa: PLW0603 - one runtime per warm Lambda process
-    try:
-        plan = load_plan_from_env()
-    except Exception:
-        if _runtime is None:
-            raise
-        logger.exception("could not reload the plan; keeping the one loaded before")
-        return _runtime
-    if _runtime is None or _runtime.plan != plan:
-        _runtime = Runtime.from_env(plan=plan)
-    return _runtime
+    """The process's :class:`Runtime`, kept while warm and made again when the plan changed (see WarmRuntime)."""
+    return _warm.get()
 
 
 def reset_runtime() -> None:
     """Forget the cached runtime (tests, or after the plan parameter changed)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = None
+    _warm.reset()
 
 
 def _record(event: StepEvent) -> None:

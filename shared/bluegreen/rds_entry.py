@@ -18,11 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.hooks import lambda_reinvoker
 from bluegreen.keep_stopped import keep_retired_stopped
-from bluegreen.observability import logger, metrics
-from bluegreen.plan import load_plan_from_env
+from bluegreen.observability import WarmRuntime, logger, metrics
 from bluegreen.rds import BatchResult, Outcome, RdsRuntime, apply_tags, enable_performance_insights
 
-_runtime: RdsRuntime | None = None
+_warm: WarmRuntime[RdsRuntime] = WarmRuntime(lambda plan: RdsRuntime.from_env(plan=plan))
 
 
 class RdsFunction(StrEnum):
@@ -34,28 +33,13 @@ class RdsFunction(StrEnum):
 
 
 def runtime() -> RdsRuntime:
-    """The process's :class:`RdsRuntime`, made on first use and kept while warm; made again when the plan changed.
-
-    The plan is looked up at every invocation (an SSM plan is cached 5 minutes); when the lookup fails
-    and a runtime exists, the last good one is kept.
-    """
-    global _runtime  # noqa: PLW0603 - one runtime per warm Lambda process
-    try:
-        plan = load_plan_from_env()
-    except Exception:
-        if _runtime is None:
-            raise
-        logger.exception("could not reload the plan; keeping the one loaded before")
-        return _runtime
-    if _runtime is None or _runtime.plan != plan:
-        _runtime = RdsRuntime.from_env(plan=plan)
-    return _runtime
+    """The process's :class:`RdsRuntime`, kept while warm and made again when the plan changed (see WarmRuntime)."""
+    return _warm.get()
 
 
 def reset_runtime() -> None:
     """Forget the cached runtime (tests, or after the plan parameter changed)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = None
+    _warm.reset()
 
 
 def run(function: RdsFunction, event: dict[str, Any], context: LambdaContext) -> BatchResult:

@@ -95,7 +95,7 @@ def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(mo
         "import botocore.client; made = []; original = botocore.client.BaseClient.__init__; "
         "botocore.client.BaseClient.__init__ = lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1]; "
         f"import {module}; "
-        "from bluegreen import entry; assert entry._runtime is None; assert made == [], made; "
+        "from bluegreen import entry; assert entry._warm.current is None; assert made == [], made; "
         "import sys; print(sorted(m for m in sys.modules if m.startswith('bluegreen.tools.')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)

@@ -143,7 +143,7 @@ def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(mo
         "botocore.client.BaseClient.__init__ = lambda self, *a, **k: made.append(1) or original(self, *a, **k)\n"
         f"import {module}\n"
         "from bluegreen import rds_entry\n"
-        "assert rds_entry._runtime is None\n"
+        "assert rds_entry._warm.current is None\n"
         "assert made == [], made\n"
         "print('ok')\n"
     )
