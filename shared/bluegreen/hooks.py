@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -86,7 +87,7 @@ class HookRequest:
             execution_id=event["LifecycleEventHookExecutionId"],
             done=tuple(str(d) for d in done) if isinstance(done, list) else (),
             started=tuple(str(d) for d in started) if isinstance(started, list) else (),
-            first_started=float(first) if isinstance(first, int | float) else None,
+            first_started=_seconds(first),
             invocation=int(progress.get("invocation", 1)) if isinstance(progress.get("invocation", 1), int) else 1,
             event=event,
         )
@@ -105,6 +106,21 @@ class HookRequest:
             "invocation": self.invocation + 1,
         }
         return event
+
+
+def _seconds(value: object) -> float | None:
+    """A finite epoch time from a continuation's progress, or None.
+
+    Junk there (a number too large for a float, NaN, infinity) must neither crash the hook before it
+    can report nor switch its deadline off.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 @dataclass

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -276,6 +277,9 @@ def run_batch(function: str, event: object, handle: RecordHandler) -> BatchResul
 
 # --------------------------------------------------------------------------- auto-scaled readers
 
+#: A DB instance identifier: 1 to 63 letters, digits and hyphens, a letter first, no "--", no "-" last.
+_IDENTIFIER = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}")
+
 NOT_AN_RDS_EVENT = "not an RDS event notification (a subscription confirmation, or a message that is no RDS JSON)"
 
 
@@ -285,6 +289,10 @@ def reader_target(runtime: RdsRuntime, instance_id: str) -> tuple[Target | None,
     Read from ``DescribeDBInstances``: the ``application-autoscaling:resourceId`` tag that Aurora
     Auto Scaling puts on the readers it adds is ``cluster:<cluster id>``.
     """
+    if not _IDENTIFIER.fullmatch(instance_id) or instance_id.endswith("-"):
+        # RDS never names an instance so; asking would fail the record (InvalidParameterValue), or, for an
+        # empty id, list every instance of the account and act on the first.
+        return None, f"{instance_id!r} is no DB instance identifier: the event names no instance"
     instance = runtime.describe_instance(instance_id)
     if instance is None:
         return None, f"DB instance {instance_id!r} not found (deleted since the event?)"

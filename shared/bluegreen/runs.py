@@ -2,10 +2,11 @@
 
 The rules (DESIGN.md, "rules that are never broken") as they are kept here:
 
-- **Fencing.** Every destructive step — and every undo of a prepare, which disables — first checks
-  the record (read again at most every :data:`FENCE_SECONDS`): the deployment must still be the one
-  in flight, in the phase this run expects, and the step's stack must not be live. A superseded,
-  duplicated or rolled-back run is refused before it touches anything.
+- **Fencing.** Every destructive step — and every undo of a prepare, which disables — first reads
+  the record (one read per step, never reused: a duplicate delivery of the same execution, running at
+  the same time, may have put the old stack back since any earlier read): the deployment must still
+  be the one in flight, in the phase this run expects, and the step's stack must not be live. A
+  superseded, duplicated or rolled-back run is refused before it touches anything.
 - **A failed prepare** first records ``prepare-failed`` (a conditional write from ``preparing``
   only, so a run that lost the race — another delivery already prepared — undoes nothing), then
   undoes every step it *started*, finished or not: the replacement is back to retired. Any error
@@ -27,7 +28,6 @@ The rules (DESIGN.md, "rules that are never broken") as they are kept here:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,10 +43,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: How long a fence check may reuse the record it read (seconds): one read serves a wave of steps.
-FENCE_SECONDS = 1.0
 #: Time an undo needs at the least before the invocation ends (its steps are single calls).
 UNDO_HANDOVER_SECONDS = 5.0
+#: Time kept before the plan's deadline for what follows a failure — the put-back and the report —
+#: so that Failed is reported before the deadline, not when the last wait runs into it.
+DEADLINE_RESERVE_SECONDS = 60.0
 
 #: Sends the continuation: the finished step ids, and every step id started so far (for a later undo).
 Handover = Callable[[list[str], list[str]], None]
@@ -67,32 +68,22 @@ class Clock:
     now: Callable[[], float] = time.time
 
     def deadline_left(self) -> float:
-        """Seconds until the hook must have reported (counted from the first start)."""
-        return self.first_started + self.deadline_minutes * 60 - self.now()
+        """Seconds of work left: to the deadline (counted from the first start), less the reserve for the report."""
+        return self.first_started + self.deadline_minutes * 60 - DEADLINE_RESERVE_SECONDS - self.now()
 
 
-def fence(
-    store: StateStore,
-    application: str,
-    deployment_id: str,
-    phases: set[Phase],
-    *,
-    clock: Callable[[], float],
-    seed: LiveRecord | None = None,
-) -> Callable[[Step], None]:
+def fence(store: StateStore, application: str, deployment_id: str, phases: set[Phase]) -> Callable[[Step], None]:
     """A guard that refuses a step unless D is in flight in one of ``phases`` and the step's stack is not live.
 
-    ``seed`` is a record this run has just written (the flip's answer): it serves the first checks.
-    One thread reads the record again when it is older than :data:`FENCE_SECONDS`; the others wait.
+    It reads the record for every step it guards (a strongly consistent ``GetItem``), never a record
+    read earlier: Lambda may run two deliveries of one hook execution at once, and when one of them
+    fails and puts the old stack back (the record says it is live again), the other must see that
+    before its next destructive step — a record read a moment earlier would let it purge and stop the
+    stack that serves again.
     """
-    seen: dict[str, Any] = {"record": seed, "at": clock()} if seed is not None else {}
-    lock = threading.Lock()
 
     def guard(step: Step) -> None:
-        with lock:
-            if "record" not in seen or clock() - seen["at"] > FENCE_SECONDS:
-                seen["record"], seen["at"] = store.get(application), clock()
-            record = seen["record"]
+        record = store.get(application)
         if record is None:
             raise LiveStackError(f"no live-stack record for {application!r}: refusing {step.id}")
         if record.deployment_id != deployment_id or record.phase not in phases:
@@ -185,7 +176,7 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
         return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
     replacement = record.replacement_stack
     steps = prepare_steps(plan, runtime.toolbox, replacement)
-    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING}, clock=time.monotonic)
+    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING})
     if record.phase is Phase.PREPARE_FAILED:  # a put-back that was cut short: finish it, then report
         return _finish_undo(
             steps,
@@ -222,12 +213,19 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     try:
         store.finish(app, deployment, Phase.PREPARE_FAILED)
     except StateConflict as conflict:
-        return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
+        held = conflict.record
+        if held is None or held.deployment_id in (None, deployment) or held.phase is not Phase.PREPARE_FAILED:
+            return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
+        # A later deployment superseded this one, and its prepare failed and put the replacement back
+        # while this run was still enabling it: put back, fenced on that deployment staying failed.
+        guard = fence(store, app, held.deployment_id, {Phase.PREPARE_FAILED})
     except Exception:
         logger.exception("could not record %s as prepare-failed", deployment)
+    # Every step, not only those this run started: an earlier delivery, or a superseded deployment's
+    # run, may have enabled what this one never reached; undoing is idempotent.
     return _finish_undo(
         steps,
-        started,
+        [step.id for step in steps],
         clock=clock,
         guard=guard,
         on_event=on_event,
@@ -303,7 +301,7 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
     steps = retire_steps(plan, runtime.toolbox, old)
     started = [*request.started, *request.done]
     try:
-        guard = fence(store, app, deployment, {Phase.FLIPPED}, clock=time.monotonic, seed=record)
+        guard = fence(store, app, deployment, {Phase.FLIPPED})
         engine = Engine(
             steps,
             time_left=clock.time_left,
@@ -315,23 +313,34 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
         result = engine.run(request.done)
         started += result.started
         if result.status is RunStatus.SUCCEEDED:
-            try:
-                store.finish(app, deployment, Phase.RETIRED)
-            except StateConflict as conflict:  # another run of this execution failed and put the old stack back
-                return RunResult(RunStatus.FAILED), f"retired, but the record moved on: {conflict}"
-            except Exception:
-                logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
-            return result, f"stack {record.live.value} is live; stack {old.value} retired"
-        if result.status is RunStatus.CONTINUE:
+            moved_on = _finish_retired(store, app, deployment, old)
+            if moved_on is None:
+                return result, f"stack {record.live.value} is live; stack {old.value} retired"
+            # Another run of this execution failed and put the old stack back: it undid what *it* had
+            # started, not what this run did, so this run puts its own steps back too (below).
+            reason = f"every step finished, but the record moved on: {moved_on}"
+        elif result.status is RunStatus.CONTINUE:
             _hand_over(handover, [*request.done, *result.done], started)
             return result, "waiting"
-        reason = result.message
+        else:
+            reason = result.message
     except Exception as exc:
         logger.exception("retire of %s failed", deployment)
         reason = f"{type(exc).__name__}: {exc}"
     return _put_back(
         runtime, request, steps, started=started, reason=reason, clock=clock, on_event=on_event, handover=handover
     )
+
+
+def _finish_retired(store: StateStore, app: str, deployment: str, old: StackReference) -> StateConflict | None:
+    """Record the deployment retired; the conflict when the record moved on (rolled back by another run)."""
+    try:
+        store.finish(app, deployment, Phase.RETIRED)
+    except StateConflict as conflict:
+        return conflict
+    except Exception:  # every step finished: report Succeeded; a redelivery (or `bluegreen run`) records it
+        logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
+    return None
 
 
 def _put_back(

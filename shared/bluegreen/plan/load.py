@@ -84,12 +84,16 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
     return f"is not valid YAML: {err}"
 
 
+_TOO_DEEP = "nested too deeply to read (a plan is a few levels deep)"
+
+
 def load_plan_text(text: str, *, source: str) -> Plan:
     """Parse ``text`` (JSON, or YAML read with a safe loader) and validate it with :func:`parse_plan`.
 
     Text that starts with ``{`` or ``[`` is read as JSON first and as YAML when that fails (a YAML
     flow mapping also starts with ``{``); when both fail the JSON error is reported. A repeated key is
-    an error in both. Syntax errors are a :class:`PlanError` naming ``source`` and the line.
+    an error in both. Syntax errors are a :class:`PlanError` naming ``source`` and the line; so are
+    documents nested too deeply for the parsers, and numbers too long for Python to convert.
     """
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[")):
@@ -99,6 +103,10 @@ def load_plan_text(text: str, *, source: str) -> Plan:
             raise PlanError([("plan", f"is not valid JSON: the key {err.args[0]!r} appears twice")], source) from None
         except json.JSONDecodeError as err:
             json_problem = f"is not valid JSON: line {err.lineno}, column {err.colno}: {err.msg}"
+        except RecursionError:
+            raise PlanError([("plan", f"is not valid JSON: {_TOO_DEEP}")], source) from None
+        except ValueError as err:  # a number of more digits than Python converts (4300)
+            raise PlanError([("plan", f"is not valid JSON: {err}")], source) from None
         else:
             return parse_plan(document, source=source)
     else:
@@ -107,6 +115,10 @@ def load_plan_text(text: str, *, source: str) -> Plan:
         document = yaml.load(stripped, Loader=_Loader)  # a SafeLoader: builds plain data only
     except yaml.YAMLError as err:
         raise PlanError([("plan", json_problem or _yaml_problem(err))], source) from None
+    except RecursionError:
+        raise PlanError([("plan", json_problem or f"is not valid YAML: {_TOO_DEEP}")], source) from None
+    except ValueError as err:  # a number of more digits than Python converts (4300)
+        raise PlanError([("plan", json_problem or f"is not valid YAML: {err}")], source) from None
     return parse_plan(document, source=source)
 
 
