@@ -140,13 +140,13 @@ REDUNDANT: dict[tuple[Flow, str], str] = {
         "(`ReturnValues=ALL_NEW`), with the recorded `status` when there is one."
     ),
     (Flow.RETIRE, "dynamodb:GetItem"): (
-        "`reported_status` as in prepare; `run_retire` reads the record before `flip` (a conditional write "
-        "that returns the refused item: it answers every case the read decides); `finish` reads again "
-        "(the run holds the flipped record); and the fence reads: every destructive step of the first "
-        "wave finds the fence's cache empty and reads (no lock), then one read per `FENCE_SECONDS`. "
-        "Fix: flip first and decide from its answer; finish conditionally from the held record; seed the "
-        "fence with the record `flip` returned and make its refresh single-flight (one thread reads, "
-        "the others wait for that read)."
+        "Mostly the fence, on purpose: it reads the record (strongly consistent) before *every* destructive "
+        "step, because a concurrent delivery of the same hook execution may have failed and put the old "
+        "stack back a moment ago (the reliability tests found that a record reused for even a second let "
+        "a purge or a stop hit the stack serving again). Also `run_retire` reads the record before `flip`, "
+        "and `finish` reads again. Fix without losing the guarantee: a per-execution lease (a conditional "
+        "owner token on the report item) so that only one delivery runs at a time — then one read per "
+        "wave would do; and flip first, deciding from its conditional answer."
     ),
     (Flow.PREPARE, "rds:DescribeDBClusters"): (
         "`AuroraTools.start_database` reads the state that `_aurora_ready` has just read; and the last look "
