@@ -1,20 +1,45 @@
 """The one place where boto3 clients are made.
 
-Every client gets botocore's *standard* retry mode (exponential backoff with jitter, retries on
-throttling and transient errors) and the tool's region. The endpoint is left to botocore, so
-``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` keep working (that is how the local
+Every client gets the tool's region and the retry budget below. The endpoint is left to botocore,
+so ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` keep working (that is how the local
 emulator and tests point the real code at moto).
+
+The retry budget, set on purpose (tests/reliability measures it; docs/reliability.md has the figures):
+
+- **Mode**: botocore's *standard* retry mode. It retries throttling (``ThrottlingException``,
+  ``TooManyRequestsException``, HTTP 429, …) and transient errors (HTTP 500/502/503/504, timeouts,
+  connection errors); anything else (``AccessDenied``, a validation error) fails at once.
+- **Attempts**: :data:`DEFAULT_MAX_ATTEMPTS` (8) per call, the first included
+  (``BLUEGREEN_MAX_ATTEMPTS`` overrides it). botocore's default of 3 is not enough for a hook: with
+  30% of attempts throttled, 0.3**3 = 2.7% of calls would fail, and one deployment makes about 70
+  calls; with 8 attempts a call fails with probability 0.3**8 ≈ 6.6e-5.
+- **Backoff**: full jitter, ``random() * min(base * 2**(attempt - 1), 20 s)`` before each retry, the
+  base 1 s after a throttle and 50 ms after another transient error (25 ms for DynamoDB): at most
+  1+2+4+8+16+20+20 = 71 s of waiting for a call throttled seven times (half that on average), at most
+  6.35 s for a call that gets seven 500s.
+- **Retry quota**: botocore's, per client — and clients are shared by the process
+  (:func:`shared_client`) and kept by warm Lambdas. 500 tokens; a throttled retry costs 5, any other
+  retry 14; a call that then succeeds gives back what its retries took (1 when it needed none), up
+  to 500. Kept as botocore has it: at 30% throttling it hardly moves (the reliability run's lowest
+  is in docs/reliability.md), while during an outage of one service it stops that client's retries
+  after about five calls that spent every attempt, so that a hook does not wait out eight attempts
+  on every call to a service that is down (it fails, puts back and reports instead).
+- Not *adaptive* mode: its client-side rate limiter delays even first attempts after a throttle,
+  which suits a client sending many requests, not a hook's few dozen calls spread over services.
+- **Per attempt**: connect within :data:`CONNECT_TIMEOUT_SECONDS`, read within :data:`READ_TIMEOUT_SECONDS`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
 
+#: botocore's retry mode for every client (see the module docstring).
+RETRY_MODE: Literal["standard"] = "standard"
 #: Attempts per call, the first included. botocore's standard default (3) gives up too soon for a
 #: deployment hook that must not fail because AWS throttled it for a second; override it with the
 #: ``BLUEGREEN_MAX_ATTEMPTS`` environment variable.
@@ -39,9 +64,9 @@ def max_attempts() -> int:
 
 
 def client_config() -> Config:
-    """The botocore ``Config`` every client is made with: standard retry mode, bounded attempts."""
+    """The botocore ``Config`` every client is made with: the retry budget of the module docstring."""
     return Config(
-        retries={"mode": "standard", "total_max_attempts": max_attempts()},
+        retries={"mode": RETRY_MODE, "total_max_attempts": max_attempts()},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
     )
