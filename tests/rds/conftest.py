@@ -12,8 +12,7 @@ import boto3
 import pytest
 
 import bluegreen.aws
-from bluegreen.aws import make_client
-from bluegreen.local.seed import World, seed_world
+from bluegreen.local.seed import World, _Seeder, seed_world
 from bluegreen.plan import parse_plan
 from bluegreen.rds import RdsRuntime
 from bluegreen.state import StateStore
@@ -110,37 +109,9 @@ def seed_aurora(region: str) -> World:
     A tenth of the time of the whole seeded world; the handler tests use that one (a full plan).
     """
     world = World(region=region, state_table="bluegreen-state")
-    make_client("dynamodb", region=region).create_table(
-        TableName=world.state_table,
-        KeySchema=[{"AttributeName": "application", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "application", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    rds, aas = make_client("rds", region=region), make_client("application-autoscaling", region=region)
-    for stack, readers in (("a", 2), ("b", 0)):
-        cluster = world.names[stack]["cluster"]
-        rds.create_db_cluster(
-            DBClusterIdentifier=cluster,
-            Engine="aurora-postgresql",
-            MasterUsername="fn",
-            MasterUserPassword="not-a-real-password",
-            Tags=[{"Key": "team", "Value": "orders"}],
-        )
-        for member in [f"{cluster}-writer", *(f"{cluster}-reader-{n}" for n in range(readers))]:
-            rds.create_db_instance(
-                DBInstanceIdentifier=member,
-                DBClusterIdentifier=cluster,
-                Engine="aurora-postgresql",
-                DBInstanceClass="db.r6g.large",
-            )
-        aas.register_scalable_target(
-            ServiceNamespace="rds",
-            ResourceId=f"cluster:{cluster}",
-            ScalableDimension="rds:cluster:ReadReplicaCount",
-            MinCapacity=1,
-            MaxCapacity=8,
-        )
-    rds.stop_db_cluster(DBClusterIdentifier=world.names["b"]["cluster"])
+    seeder = _Seeder(world, None, messages=0, readers=2)
+    seeder.state_table()
+    seeder.databases()  # the same clusters, readers and scalable targets as the whole world's
     world.plan = {
         "application": "orders",
         "region": region,
