@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -21,6 +23,7 @@ from moto.rds.models import DBInstance, RDSBackend
 from bluegreen.local import shim
 from bluegreen.local.emulator import Emulator
 from bluegreen.local.shim import HookReport
+from tests.support.codedeploy import install_shim
 
 
 def zipped() -> bytes:
@@ -155,6 +158,11 @@ def test_install_and_uninstall_are_idempotent_and_put_moto_back() -> None:
         (owner, name): owner.__dict__.get(name)
         for owner, name in [
             (CodeDeployResponse, "put_lifecycle_event_hook_execution_status"),
+            (CodeDeployResponse, "get_deployment"),
+            (CodeDeployResponse, "batch_get_deployments"),
+            (CodeDeployResponse, "stop_deployment"),
+            (CodeDeployResponse, "list_deployment_targets"),
+            (CodeDeployResponse, "get_deployment_target"),
             (LambdaBackend, "create_event_source_mapping"),
             (LambdaResponse, "invoke"),
             (RDSBackend, "modify_db_instance"),
@@ -180,3 +188,223 @@ def test_a_kinesis_consumer_deregistered_by_arn_alone_leaves_the_others(emulator
     a, _ = (kinesis.register_stream_consumer(StreamARN=stream, ConsumerName=n)["Consumer"] for n in ("con1A", "con1B"))
     kinesis.deregister_stream_consumer(ConsumerARN=a["ConsumerARN"])
     assert [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=stream)["Consumers"]] == ["con1B"]
+
+
+def error_code(refused: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(refused.value.response["Error"]["Code"])
+
+
+def test_get_deployment_answers_for_the_book_and_links_a_rollback_both_ways(emulator: Emulator) -> None:
+    codedeploy = boto3.client("codedeploy")
+    emulator.deployments.create("d-1")
+    info = codedeploy.get_deployment(deploymentId="d-1")["deploymentInfo"]
+    assert (info["deploymentId"], info["applicationName"], info["deploymentGroupName"]) == (
+        "d-1",
+        "orders",
+        "orders-dg",
+    )
+    assert (info["status"], info["creator"], info["computePlatform"]) == ("InProgress", "user", "Lambda")
+    assert info["rollbackInfo"] == {} and "completeTime" not in info
+    assert info["deploymentStyle"] == {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}
+    assert isinstance(info["createTime"], datetime) and info["createTime"].tzinfo is not None
+
+    rollback = emulator.deployments.roll_back("d-1", "d-2")
+    assert rollback.deployment_id == "d-2"
+    failed = codedeploy.get_deployment(deploymentId="d-1")["deploymentInfo"]
+    assert failed["status"] == "Failed" and failed["rollbackInfo"] == {"rollbackDeploymentId": "d-2"}
+    assert failed["completeTime"] >= failed["createTime"]
+    undoing = codedeploy.get_deployment(deploymentId="d-2")["deploymentInfo"]
+    assert (undoing["status"], undoing["creator"]) == ("InProgress", "codeDeployRollback")
+    assert undoing["rollbackInfo"] == {"rollbackTriggeringDeploymentId": "d-1"}
+    assert (undoing["applicationName"], undoing["deploymentGroupName"]) == ("orders", "orders-dg")
+
+    batch = codedeploy.batch_get_deployments(deploymentIds=["d-2", "d-nope", "d-1"])["deploymentsInfo"]
+    assert [(d["deploymentId"], d["status"]) for d in batch] == [("d-2", "InProgress"), ("d-1", "Failed")]
+
+
+def test_an_unknown_deployment_is_still_moto_s_and_moto_s_own_still_answer(emulator: Emulator) -> None:
+    codedeploy = boto3.client("codedeploy")
+    for call in (
+        lambda: codedeploy.get_deployment(deploymentId="d-NOPE"),
+        lambda: codedeploy.stop_deployment(deploymentId="d-NOPE"),
+        lambda: codedeploy.list_deployment_targets(deploymentId="d-NOPE"),
+        lambda: codedeploy.get_deployment_target(deploymentId="d-NOPE", targetId="orders:live"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert error_code(refused) == "DeploymentDoesNotExistException"
+    codedeploy.create_application(applicationName="app", computePlatform="Lambda")
+    codedeploy.create_deployment_group(
+        applicationName="app", deploymentGroupName="dg", serviceRoleArn="arn:aws:iam::123456789012:role/r"
+    )
+    created = codedeploy.create_deployment(applicationName="app", deploymentGroupName="dg")["deploymentId"]
+    assert codedeploy.get_deployment(deploymentId=created)["deploymentInfo"]["deploymentId"] == created
+    assert [
+        d["deploymentId"] for d in codedeploy.batch_get_deployments(deploymentIds=[created])["deploymentsInfo"]
+    ] == [created]
+    assert codedeploy.list_deployment_targets(deploymentId=created)["targetIds"] == []
+    codedeploy.stop_deployment(deploymentId=created)
+    assert codedeploy.get_deployment(deploymentId=created)["deploymentInfo"]["status"] == "Stopped"
+
+
+def test_stop_deployment_stops_once_and_rolls_back_when_asked(emulator: Emulator) -> None:
+    codedeploy = boto3.client("codedeploy")
+    book = emulator.deployments
+    book.create("d-1")
+    stopped = codedeploy.stop_deployment(deploymentId="d-1")
+    assert stopped["status"] == "Succeeded" and stopped["statusMessage"]
+    assert codedeploy.get_deployment(deploymentId="d-1")["deploymentInfo"]["status"] == "Stopped"
+    assert len(book) == 1  # no rollback without autoRollbackEnabled
+    with pytest.raises(ClientError) as refused:
+        codedeploy.stop_deployment(deploymentId="d-1")
+    assert error_code(refused) == "DeploymentAlreadyCompletedException"
+
+    book.create("d-3", compute_platform="ECS")
+    codedeploy.stop_deployment(deploymentId="d-3", autoRollbackEnabled=True)
+    info = codedeploy.get_deployment(deploymentId="d-3")["deploymentInfo"]
+    assert info["status"] == "Stopped"  # a stopped deployment stays Stopped when rolled back
+    rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+    rollback = codedeploy.get_deployment(deploymentId=rollback_id)["deploymentInfo"]
+    assert (rollback["creator"], rollback["status"], rollback["computePlatform"]) == (
+        "codeDeployRollback",
+        "InProgress",
+        "ECS",
+    )
+    assert rollback["rollbackInfo"] == {"rollbackTriggeringDeploymentId": "d-3"}
+    assert rollback_id.startswith("d-") and len(rollback_id) == 11
+
+    book.create("d-4")
+    book.succeed("d-4")
+    with pytest.raises(ClientError) as refused:
+        codedeploy.stop_deployment(deploymentId="d-4", autoRollbackEnabled=True)
+    assert error_code(refused) == "DeploymentAlreadyCompletedException"
+    succeeded = book.get("d-4")
+    assert succeeded is not None and succeeded.status == "Succeeded" and succeeded.rollback_deployment_id is None
+
+
+def test_deployment_targets_report_the_lifecycle_events_and_their_times(emulator: Emulator) -> None:
+    codedeploy = boto3.client("codedeploy")
+    book = emulator.deployments
+    book.create("d-1")
+    started = datetime(2026, 12, 6, 10, 0, 0, tzinfo=UTC)
+    book.start_lifecycle_event("d-1", "BeforeAllowTraffic", at=started)
+    book.end_lifecycle_event("d-1", "BeforeAllowTraffic")
+    book.start_lifecycle_event("d-1", "AfterAllowTraffic", at=started.replace(minute=5))
+    (target_id,) = codedeploy.list_deployment_targets(deploymentId="d-1")["targetIds"]
+    target = codedeploy.get_deployment_target(deploymentId="d-1", targetId=target_id)["deploymentTarget"]
+    assert target["deploymentTargetType"] == "LambdaTarget"
+    lam = target["lambdaTarget"]
+    assert (lam["deploymentId"], lam["targetId"], lam["status"]) == ("d-1", target_id, "InProgress")
+    assert lam["targetArn"] == f"arn:aws:lambda:{emulator.region}:123456789012:function:{target_id}"
+    before, after = lam["lifecycleEvents"]
+    assert (before["lifecycleEventName"], before["status"], before["startTime"]) == (
+        "BeforeAllowTraffic",
+        "Succeeded",
+        started,
+    )
+    assert before["endTime"] > started
+    assert (after["lifecycleEventName"], after["status"], after["startTime"]) == (
+        "AfterAllowTraffic",
+        "InProgress",
+        started.replace(minute=5),
+    )
+    assert "endTime" not in after
+    assert lam["lastUpdatedAt"] >= before["endTime"]
+
+    with pytest.raises(ClientError) as refused:
+        codedeploy.get_deployment_target(deploymentId="d-1", targetId="other:live")
+    assert error_code(refused) == "DeploymentTargetDoesNotExistException"
+
+    book.create("d-2", compute_platform="ECS")
+    (ecs_target,) = codedeploy.list_deployment_targets(deploymentId="d-2")["targetIds"]
+    cluster, service = ecs_target.split(":")
+    described = codedeploy.get_deployment_target(deploymentId="d-2", targetId=ecs_target)["deploymentTarget"]
+    assert described["deploymentTargetType"] == "ECSTarget"
+    assert (
+        described["ecsTarget"]["targetArn"] == f"arn:aws:ecs:{emulator.region}:123456789012:service/{cluster}/{service}"
+    )
+    assert described["ecsTarget"]["lifecycleEvents"] == []
+
+
+def test_a_hook_report_on_an_ended_deployment_is_recorded_but_refused(emulator: Emulator) -> None:
+    codedeploy = boto3.client("codedeploy")
+    emulator.deployments.create("d-1")
+    emulator.deployments.stop("d-1")
+    with pytest.raises(ClientError) as refused:
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId="d-1", lifecycleEventHookExecutionId="exec-1", status="Succeeded"
+        )
+    assert error_code(refused) == "LifecycleEventAlreadyCompletedException"
+    emulator.deployments.create("d-2")  # in progress: accepted as before
+    codedeploy.put_lifecycle_event_hook_execution_status(
+        deploymentId="d-2", lifecycleEventHookExecutionId="exec-2", status="Failed"
+    )
+    assert emulator.hook_statuses == {"exec-2": "Failed"}
+    assert emulator.hook_reports == [HookReport("d-1", "exec-1", "Succeeded"), HookReport("d-2", "exec-2", "Failed")]
+    emulator.reset()
+    assert emulator.deployments.get("d-1") is None and len(emulator.deployments) == 0
+
+
+def test_the_book_refuses_a_taken_id_and_ensure_keeps_the_existing_one() -> None:
+    book = shim.DeploymentBook()
+    first = book.create("d-1", application="billing", group="billing-dg")
+    with pytest.raises(ValueError, match="d-1"):
+        book.create("d-1")
+    assert book.ensure("d-1") is first
+    assert book.ensure("d-9", status="Queued").status == "Queued"
+    assert first.target_id == "billing:live" and first.complete_time is None
+    book.fail("d-1")
+    assert first.status == "Failed" and first.complete_time is not None
+    book.set_status("d-1", "InProgress")
+    assert first.complete_time is None
+    with pytest.raises(KeyError):
+        book.stop("d-missing")
+    book.clear()
+    assert book.get("d-1") is None
+
+
+def test_state_change_event_is_the_eventbridge_notification() -> None:
+    book = shim.DeploymentBook()
+    book.create("d-1")
+    event = book.state_change_event("d-1", "FAILURE")
+    uuid.UUID(event["id"])
+    uuid.UUID(event["detail"]["instanceGroupId"])
+    datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")
+    assert event == {
+        "version": "0",
+        "id": event["id"],
+        "source": "aws.codedeploy",
+        "detail-type": "CodeDeploy Deployment State-change Notification",
+        "region": "eu-central-1",
+        "account": "123456789012",
+        "time": event["time"],
+        "resources": [
+            "arn:aws:codedeploy:eu-central-1:123456789012:application:orders",
+            "arn:aws:codedeploy:eu-central-1:123456789012:deploymentgroup:orders/orders-dg",
+        ],
+        "detail": {
+            "region": "eu-central-1",
+            "application": "orders",
+            "deploymentGroup": "orders-dg",
+            "deploymentId": "d-1",
+            "state": "FAILURE",
+            "instanceGroupId": event["detail"]["instanceGroupId"],
+        },
+    }
+    other = book.state_change_event("d-1", "STOP", region="us-east-1", account="111122223333")
+    assert other["id"] != event["id"] and other["detail"]["instanceGroupId"] == event["detail"]["instanceGroupId"]
+    assert other["resources"][0] == "arn:aws:codedeploy:us-east-1:111122223333:application:orders"
+
+
+def test_install_shim_applies_the_deployments_for_one_mock_aws_test(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    patched = install_shim(monkeypatch)
+    patched.deployments.create("d-1", creator="CloudFormation")
+    patched.deployments.roll_back("d-1", "d-2")
+    codedeploy = boto3.client("codedeploy")
+    assert codedeploy.get_deployment(deploymentId="d-2")["deploymentInfo"]["creator"] == "codeDeployRollback"
+    with pytest.raises(ClientError) as refused:
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId="d-1", lifecycleEventHookExecutionId="e", status="Succeeded"
+        )
+    assert error_code(refused) == "LifecycleEventAlreadyCompletedException"
+    assert patched.hooks.calls == [HookReport("d-1", "e", "Succeeded")] and patched.hooks.statuses == {}

@@ -1,22 +1,30 @@
-"""moto has no CodeDeploy ``PutLifecycleEventHookExecutionStatus``: the shim's, applied for one test.
+"""What moto's CodeDeploy lacks, from the shim, applied for one test.
 
-It behaves as AWS does for what the hooks rely on: the first Succeeded/Failed for an execution is
-kept; any later report for the same execution is refused with LifecycleEventAlreadyCompletedException.
-The one implementation is :mod:`bluegreen.local.shim` (the emulator uses it too).
+``PutLifecycleEventHookExecutionStatus`` behaves as AWS does for what the hooks rely on: the first
+Succeeded/Failed for an execution is kept; any later report for the same execution is refused with
+LifecycleEventAlreadyCompletedException (and so is any report for a deployment of the shim's book
+that has ended). The shim's deployments (``shim.deployments``) answer GetDeployment, StopDeployment,
+ListDeploymentTargets and GetDeploymentTarget. The one implementation is :mod:`bluegreen.local.shim`
+(the emulator uses it too).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bluegreen.local.shim import HookLedger, Shim
+from bluegreen.local.shim import DeploymentBook, HookLedger, Shim
 
-__all__ = ["HookLedger", "install"]
+__all__ = ["DeploymentBook", "HookLedger", "Shim", "install", "install_shim"]
 
 
-def install(monkeypatch: pytest.MonkeyPatch) -> HookLedger:
-    """Add the operation to moto until the test ends; returns the ledger of what was reported."""
+def install_shim(monkeypatch: pytest.MonkeyPatch) -> Shim:
+    """Add the CodeDeploy patches to moto until the test ends; returns the shim (``hooks``, ``deployments``)."""
     shim = Shim()
     for patch in shim.codedeploy_patches():
         monkeypatch.setattr(patch.owner, patch.name, patch.value, raising=False)
-    return shim.hooks
+    return shim
+
+
+def install(monkeypatch: pytest.MonkeyPatch) -> HookLedger:
+    """Add the CodeDeploy patches to moto until the test ends; returns the ledger of what was reported."""
+    return install_shim(monkeypatch).hooks

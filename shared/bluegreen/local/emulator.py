@@ -34,7 +34,7 @@ from werkzeug.serving import make_server
 import bluegreen.aws
 from bluegreen.local import shim
 from bluegreen.local.seed import seed_world
-from bluegreen.local.shim import HookReport, Invocation
+from bluegreen.local.shim import DeploymentBook, HookReport, Invocation
 
 __all__ = ["PLAN_PARAMETER", "Emulator", "serve"]
 
@@ -249,6 +249,11 @@ class Emulator:
     def hook_statuses(self) -> dict[str, str]:
         """The status each CodeDeploy hook execution ended with, by execution id."""
         return dict(self.shim.hooks.statuses)
+
+    @property
+    def deployments(self) -> DeploymentBook:
+        """The CodeDeploy deployments the emulator answers for (create, stop, fail, roll back them here)."""
+        return self.shim.deployments
 
     @property
     def hook_reports(self) -> list[HookReport]:
