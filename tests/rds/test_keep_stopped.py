@@ -2,6 +2,8 @@
 
 moto starts a cluster at once, while AWS takes minutes: :class:`Starting` makes DescribeDBClusters
 report a cluster as "starting" for a given number of reads, and a fake clock stands in for the waits.
+moto also stops a cluster at once, while AWS leaves it "stopping" for minutes: :func:`set_status`
+puts moto's own cluster in that status (StartDBCluster then fails, as on AWS).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from moto.rds.models import rds_backends
 
 import bluegreen.aws
 from bluegreen.keep_stopped import (
@@ -21,10 +24,13 @@ from bluegreen.keep_stopped import (
     is_auto_start,
     keep_retired_stopped,
 )
-from bluegreen.rds import BatchResult, Outcome, RdsBatchError
+from bluegreen.plan import parse_plan
+from bluegreen.rds import BatchResult, Outcome, RdsBatchError, RdsRuntime
+from bluegreen.refs import StackReference
 from bluegreen.state import Phase
 from bluegreen.tools.rds_events import RdsEvent
-from tests.rds.conftest import LIVE_CLUSTER, RETIRED_CLUSTER, RdsWorld, batch, load_event, record_of
+from tests.conftest import ACCOUNT_ID, REGION
+from tests.rds.conftest import LIVE_CLUSTER, RETIRED_CLUSTER, Captured, RdsWorld, batch, load_event, record_of
 from tests.unit.rds_events import rds_event, sns_record
 
 
@@ -78,6 +84,45 @@ def event_for(cluster: str) -> dict[str, Any]:
     record = record_of("rds_cluster_auto_started")
     record["Sns"]["Message"] = record["Sns"]["Message"].replace(RETIRED_CLUSTER, cluster)
     return batch(record)
+
+
+def set_status(cluster: str, status: str) -> None:
+    """Put moto's cluster in ``status`` (moto never shows "stopping": it stops a cluster at once)."""
+    rds_backends[ACCOUNT_ID][REGION].clusters[cluster].status = status
+
+
+def with_initial_live(rds_world: RdsWorld, initial_live: str) -> RdsRuntime:
+    """A runtime whose plan has this ``initial_live`` (the same table)."""
+    plan = parse_plan({**rds_world.world.plan, "initial_live": initial_live})
+    return RdsRuntime(plan, region=rds_world.runtime.region, store=rds_world.runtime.store)
+
+
+def deployment_begins_at_the_stop(
+    rds_world: RdsWorld, monkeypatch: pytest.MonkeyPatch, *, stopping: bool = False
+) -> None:
+    """Deployment d-2 begins between the function's read of the record and its StopDBCluster.
+
+    It begins with the plan's initial_live (a) when there is no record yet, so its replacement is b, the
+    cluster being stopped. With ``stopping`` the cluster is left "stopping", as AWS leaves it for minutes.
+    """
+    tool = rds_world.runtime.aurora(0)
+    stop = tool.stop_database
+
+    def begin_then_stop(ref: StackReference | str) -> None:
+        rds_world.store.begin("orders", "d-2", "a")  # its prepare will need cluster b
+        stop(ref)
+        if stopping:
+            set_status(RETIRED_CLUSTER, "stopping")
+
+    monkeypatch.setattr(tool, "stop_database", begin_then_stop)
+
+
+@pytest.fixture
+def started() -> Captured:
+    """Every StartDBCluster the code under test sends (registered before its clients are made)."""
+    captured = Captured()
+    bluegreen.aws.default_session().events.register("provide-client-params.rds.StartDBCluster", captured)
+    return captured
 
 
 def run(
@@ -194,14 +239,31 @@ def test_a_cluster_the_plan_does_not_stop_on_retire_is_left_running(
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
 
 
-def test_without_a_live_stack_record_nothing_is_stopped_and_the_record_fails(rds_world: RdsWorld, clock: Clock) -> None:
-    auto_start(rds_world)
-    result = run(rds_world, load_event("rds_cluster_auto_started"), clock)
-    assert [r.outcome for r in result.results] == [Outcome.FAILED]
-    assert "no live-stack record for 'orders'" in result.results[0].detail
-    assert rds_world.status(RETIRED_CLUSTER) == "available"
-    with pytest.raises(RdsBatchError, match="stop it by hand"):
-        result.raise_for_failures()
+@pytest.mark.parametrize(("initial_live", "retired"), [("a", RETIRED_CLUSTER), ("b", LIVE_CLUSTER)])
+def test_before_the_first_deployment_the_cluster_that_is_not_initial_live_is_stopped_again(
+    rds_world: RdsWorld, clock: Clock, initial_live: str, retired: str
+) -> None:
+    rds_world.runtime = with_initial_live(rds_world, initial_live)
+    auto_start(rds_world, retired)  # a is available already; b was stopped, AWS starts it
+    result = run(rds_world, event_for(retired), clock)
+    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert rds_world.status(retired) == "stopped"
+    assert rds_world.stopped.requests == [{"DBClusterIdentifier": retired}]
+    assert rds_world.store.get("orders") is None  # nothing is written: the record is the deployments' own
+
+
+@pytest.mark.parametrize(("initial_live", "live"), [("a", LIVE_CLUSTER), ("b", RETIRED_CLUSTER)])
+def test_before_the_first_deployment_the_initial_live_stacks_cluster_is_never_stopped(
+    rds_world: RdsWorld, clock: Clock, initial_live: str, live: str
+) -> None:
+    rds_world.runtime = with_initial_live(rds_world, initial_live)
+    auto_start(rds_world, live)
+    result = run(rds_world, event_for(live), clock)
+    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
+    assert f"stack {initial_live} is live (the plan's initial_live" in result.results[0].detail
+    assert rds_world.status(live) == "available"
+    assert rds_world.stopped.requests == []
+    assert rds_world.store.get("orders") is None
 
 
 def test_a_starting_cluster_is_checked_every_minute_until_available_then_stopped(
@@ -302,6 +364,175 @@ def test_a_cluster_already_stopped_again_is_done(a_is_live: RdsWorld, clock: Clo
     assert a_is_live.stopped.requests == []
 
 
+# --- a deployment that begins while the cluster is being stopped --------------------------------------
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["record", "no-record"])
+def test_a_deployment_that_begins_at_the_stop_gets_its_cluster_started_again(
+    rds_world: RdsWorld, clock: Clock, monkeypatch: pytest.MonkeyPatch, started: Captured, recorded: bool
+) -> None:
+    if recorded:
+        rds_world.store.ensure("orders", "a")
+    auto_start(rds_world)
+    deployment_begins_at_the_stop(rds_world, monkeypatch)
+    result = run(rds_world, load_event("rds_cluster_auto_started"), clock)
+    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    detail = result.results[0].detail
+    assert "started again" in detail and "deployment d-2 is in flight" in detail
+    assert rds_world.stopped.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
+    assert started.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
+    assert rds_world.status(RETIRED_CLUSTER) == "available"  # the replacement runs, as its prepare needs
+    assert rds_world.status(LIVE_CLUSTER) == "available"
+    record = rds_world.store.get("orders")
+    assert record is not None and record.in_flight
+    assert (record.deployment_id, record.phase, record.replacement, record.live) == (
+        "d-2",
+        Phase.PREPARING,
+        StackReference.B,
+        StackReference.A,
+    )
+    assert clock.slept == []
+
+
+def test_a_stopping_cluster_is_started_again_at_the_first_check_that_finds_it_stopped(
+    a_is_live: RdsWorld, clock: Clock, monkeypatch: pytest.MonkeyPatch, started: Captured
+) -> None:
+    auto_start(a_is_live)
+    deployment_begins_at_the_stop(a_is_live, monkeypatch, stopping=True)
+    statuses: list[str] = []
+
+    def sleep(seconds: float) -> None:  # AWS finishes the stop after the second minute
+        clock.sleep(seconds)
+        statuses.append(a_is_live.status(RETIRED_CLUSTER))
+        if len(clock.slept) == 2:
+            set_status(RETIRED_CLUSTER, "stopped")
+
+    result = keep_retired_stopped(
+        a_is_live.runtime,
+        load_event("rds_cluster_auto_started"),
+        time_left=clock.time_left,
+        reinvoke=None,
+        sleep=sleep,
+        now=lambda: clock.now,
+    )
+    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert "started again" in result.results[0].detail
+    assert statuses == ["stopping", "stopping"]
+    assert clock.slept == [60.0, 60.0]
+    assert started.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]  # once, and only once it was stopped
+    assert a_is_live.status(RETIRED_CLUSTER) == "available"
+    record = a_is_live.store.get("orders")
+    assert record is not None and record.deployment_id == "d-2" and record.in_flight
+
+
+def test_the_restart_survives_a_hand_over_to_a_new_invocation(
+    a_is_live: RdsWorld, clock: Clock, monkeypatch: pytest.MonkeyPatch, started: Captured
+) -> None:
+    auto_start(a_is_live)
+    deployment_begins_at_the_stop(a_is_live, monkeypatch, stopping=True)
+    clock.timeout = 80.0  # no time to wait even once: the first invocation hands over at once
+    reinvoked: list[dict[str, Any]] = []
+    event = batch(event_for(LIVE_CLUSTER)["Records"][0], event_for(RETIRED_CLUSTER)["Records"][0])
+    first = run(a_is_live, event, clock, reinvoked)
+    assert [r.outcome for r in first.results] == [Outcome.SKIPPED, Outcome.PENDING]
+    assert "started again once stopped" in first.results[1].detail
+    [handed] = reinvoked
+    assert handed["Records"] == [event["Records"][1]]
+    assert handed[PROGRESS_KEY] == {"checks": 1, "first_seen": 1_000_000.0, "invocation": 2, "restart": [0]}
+    assert a_is_live.status(RETIRED_CLUSTER) == "stopping"
+    assert started.requests == []
+
+    set_status(RETIRED_CLUSTER, "stopped")  # the stop ends before the next invocation runs
+    clock.new_invocation()
+    clock.timeout = 900.0
+    second = run(a_is_live, reinvoked.pop(), clock, reinvoked)
+    assert [r.outcome for r in second.results] == [Outcome.DONE]
+    assert "started again" in second.results[0].detail
+    assert reinvoked == []
+    assert started.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
+    assert a_is_live.status(RETIRED_CLUSTER) == "available"
+
+
+def test_a_cluster_stopping_through_every_check_fails_saying_to_start_it_by_hand(
+    a_is_live: RdsWorld, clock: Clock, monkeypatch: pytest.MonkeyPatch, started: Captured
+) -> None:
+    auto_start(a_is_live)
+    deployment_begins_at_the_stop(a_is_live, monkeypatch, stopping=True)
+    clock.timeout = 300.0  # hand-overs on the way: the restart intent must survive each
+    reinvoked: list[dict[str, Any]] = []
+    result = run(a_is_live, load_event("rds_cluster_auto_started"), clock, reinvoked)
+    handed = 0
+    while reinvoked:
+        handed += 1
+        event = reinvoked.pop()
+        assert event[PROGRESS_KEY]["restart"] == [0]
+        clock.new_invocation()
+        result = run(a_is_live, event, clock, reinvoked)
+    assert handed > 1
+    assert [r.outcome for r in result.results] == [Outcome.FAILED]
+    detail = result.results[0].detail
+    assert RETIRED_CLUSTER in detail and "stopping" in detail and f"after {MAX_CHECKS} checks" in detail
+    assert "start it by hand once it is stopped" in detail and "stop it by hand" not in detail
+    assert len(clock.slept) == MAX_CHECKS - 1
+    assert started.requests == []
+    assert a_is_live.status(RETIRED_CLUSTER) == "stopping"
+    with pytest.raises(RdsBatchError, match="start it by hand"):
+        result.raise_for_failures()
+
+
+def test_the_restart_is_dropped_when_the_deployment_ends_before_the_cluster_has_stopped(
+    a_is_live: RdsWorld, clock: Clock, monkeypatch: pytest.MonkeyPatch, started: Captured
+) -> None:
+    auto_start(a_is_live)
+    deployment_begins_at_the_stop(a_is_live, monkeypatch, stopping=True)
+
+    def sleep(seconds: float) -> None:  # the deployment fails its prepare; b is retired again, and stops
+        clock.sleep(seconds)
+        a_is_live.store.finish("orders", "d-2", Phase.PREPARE_FAILED)
+        set_status(RETIRED_CLUSTER, "stopped")
+
+    result = keep_retired_stopped(
+        a_is_live.runtime,
+        load_event("rds_cluster_auto_started"),
+        time_left=clock.time_left,
+        reinvoke=None,
+        sleep=sleep,
+        now=lambda: clock.now,
+    )
+    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert "already stopped" in result.results[0].detail
+    assert started.requests == []
+    assert a_is_live.status(RETIRED_CLUSTER) == "stopped"
+
+
+def test_a_cluster_the_prepare_started_first_is_not_started_twice(
+    a_is_live: RdsWorld, clock: Clock, monkeypatch: pytest.MonkeyPatch, started: Captured
+) -> None:
+    auto_start(a_is_live)
+    deployment_begins_at_the_stop(a_is_live, monkeypatch, stopping=True)
+
+    def sleep(seconds: float) -> None:  # the stop ends, and the prepare's own step starts the cluster first
+        clock.sleep(seconds)
+        set_status(RETIRED_CLUSTER, "stopped")
+        a_is_live.rds.start_db_cluster(DBClusterIdentifier=RETIRED_CLUSTER)
+
+    result = keep_retired_stopped(
+        a_is_live.runtime,
+        load_event("rds_cluster_auto_started"),
+        time_left=clock.time_left,
+        reinvoke=None,
+        sleep=sleep,
+        now=lambda: clock.now,
+    )
+    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert "is available, as it must be" in result.results[0].detail
+    assert started.requests == []  # the start the prepare made is enough
+    assert a_is_live.status(RETIRED_CLUSTER) == "available"
+    a_is_live.runtime.aurora(0).start_database(StackReference.B)  # and the prepare's next start is harmless too
+    assert started.requests == []
+    assert a_is_live.status(RETIRED_CLUSTER) == "available"
+
+
 # --- the event and the progress ------------------------------------------------------------------
 
 
@@ -350,6 +581,9 @@ def test_is_auto_start(message: str, event_id: str | None, source_type: str | No
         ({PROGRESS_KEY: {"checks": 4, "first_seen": 12.5, "invocation": 3}}, Progress(4, 12.5, 3)),
         ({PROGRESS_KEY: {"checks": -1, "first_seen": "x", "invocation": 0}}, Progress()),
         ({PROGRESS_KEY: "junk"}, Progress()),
+        ({PROGRESS_KEY: {"checks": 2, "restart": [0, 2]}}, Progress(2, restart=frozenset({0, 2}))),
+        ({PROGRESS_KEY: {"checks": 2, "restart": [-1, "0", True, 1.0, 3]}}, Progress(2, restart=frozenset({3}))),
+        ({PROGRESS_KEY: {"checks": 2, "restart": "0"}}, Progress(2)),
         ([], Progress()),
     ],
 )
