@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bluegreen.deployment_events import handle_state_change
 from bluegreen.engine import StepEvent, StepEventKind
 from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
 from bluegreen.observability import WarmRuntime, logger, metrics
@@ -73,5 +74,39 @@ def hook_handler(flow: Flow) -> Callable[[dict[str, Any], LambdaContext], dict[s
             "message": result.message,
             "steps": result.done,
         }
+
+    return handler
+
+
+def deployment_events_handler() -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of CodeDeploy's state-change events: settles the deployment on record when it ends.
+
+    JSON logs with the deployment id and state on every line; metrics ``DeploymentSettled``,
+    ``DeploymentEventIgnored`` and ``DeploymentSettleFailed``. Whatever cannot be settled now raises,
+    so Lambda retries the event and then keeps it in the on-failure queue.
+    """
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        detail = event.get("detail") if isinstance(event, dict) else None
+        if isinstance(detail, dict):
+            logger.append_keys(deployment_id=detail.get("deploymentId"), state=detail.get("state"), flow="settle")
+        try:
+            result = handle_state_change(
+                event,
+                runtime=runtime,
+                time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+                reinvoke=lambda_reinvoker(context.invoked_function_arn),
+                on_event=_record,
+            )
+        except Exception:
+            logger.exception("the deployment event could not be settled now")
+            metrics.add_metric(name="DeploymentSettleFailed", unit=MetricUnit.Count, value=1)
+            raise
+        name = "DeploymentEventIgnored" if result.outcome == "nothing" else "DeploymentSettled"
+        if result.outcome != "continued":
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        return {"outcome": result.outcome, "message": result.message, "deployment_id": result.deployment_id}
 
     return handler

@@ -348,3 +348,19 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference) -> list[Step]:
                 irreversible=True, calls=(f"rds:DeleteDBInstance (members of {name})", f"rds:DeleteDBCluster {name}"),
             ))  # fmt: skip
     return steps
+
+
+def cluster_stops(plan: Plan, box: Toolbox, stack: StackReference) -> list[Step]:
+    """Stop ``stack``'s Aurora clusters whose plan entry says ``on_retire: stop`` (a settled replacement's).
+
+    A cluster still starting or busy is waited for (pending), as the retire's own stop step does.
+    """
+    steps: list[Step] = []
+    for i, db_entry in enumerate(plan.aurora):
+        if db_entry.on_retire == "stop":
+            name = _pick(stack, db_entry.a, db_entry.b)
+            steps.append(Step(
+                f"aurora[{i}].stop", f"stop cluster {name}", "aurora", stack, _aurora_stop(box.aurora(i), stack),
+                destructive=True, calls=(f"rds:StopDBCluster {name}",),
+            ))  # fmt: skip
+    return steps

@@ -32,18 +32,35 @@ from typing import Any
 import boto3
 
 from bluegreen.aws import make_client
+from bluegreen.decide import Act, Decision, Intent, decide, status_needed
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
-from bluegreen.plan import Plan, PlanError, load_plan_from_env
-from bluegreen.runs import Clock, MustRetry, run_prepare, run_retire
-from bluegreen.state import StateConflict, StateStore
+from bluegreen.lease import Lease, LeaseHeld, new_token
+from bluegreen.plan import Plan, PlanError, load_plan_from_env, plan_from_snapshot, plan_snapshot
+from bluegreen.runs import Clock, Handover, MustRetry, Scope, run_prepare, run_retire
+from bluegreen.state import LiveRecord, StateConflict, StateStore
 from bluegreen.toolbox import Toolbox
-from bluegreen.tools.codedeploy import CodeDeployReporter, HookStatus
+from bluegreen.tools.codedeploy import (
+    PREPARE_EVENTS,
+    RETIRE_EVENTS,
+    CodeDeployDeployments,
+    CodeDeployReporter,
+    DeploymentInfo,
+    HookStatus,
+)
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_KEY = "bluegreen"
 #: The template's cap on a hook's deadline, in minutes (it also bounds the re-invocation events' age).
 DEADLINE_ENV = "BLUEGREEN_DEADLINE_MINUTES"
+#: Seconds between two tries of a lease another runner holds.
+LEASE_POLL_SECONDS = 2.0
+#: The longest one invocation waits for a lease before it hands over to a new invocation.
+LEASE_WAIT_SECONDS = 300.0
+#: Time kept at the end of an invocation for a hand-over (the re-invocation and the lease renewal).
+HANDOVER_SECONDS = 60.0
+#: How long a lease outlives a hand-over, so that the continuation finds it still its own.
+HANDOVER_GRACE_SECONDS = 120.0
 
 
 class Flow(StrEnum):
@@ -64,6 +81,7 @@ class HookRequest:
     first_started: float | None = None
     invocation: int = 1
     event: Mapping[str, Any] = field(default_factory=dict)
+    token: str | None = None
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> HookRequest:
@@ -82,6 +100,7 @@ class HookRequest:
         done = progress.get("done") or []
         started = progress.get("started") or []
         first = progress.get("first_started")
+        token = progress.get("token")
         return cls(
             deployment_id=event["DeploymentId"],
             execution_id=event["LifecycleEventHookExecutionId"],
@@ -90,13 +109,17 @@ class HookRequest:
             first_started=_seconds(first),
             invocation=int(progress.get("invocation", 1)) if isinstance(progress.get("invocation", 1), int) else 1,
             event=event,
+            token=token if isinstance(token, str) and token else None,
         )
 
-    def continuation(self, done: list[str], started: list[str], first_started: float) -> dict[str, Any]:
+    def continuation(
+        self, done: list[str], started: list[str], first_started: float, token: str | None = None
+    ) -> dict[str, Any]:
         """The event for the next invocation: the same event, plus the finished and started steps and the first start.
 
         ``started`` (every step begun so far, finished or not) lets a later failure undo a step that an
-        earlier invocation left waiting.
+        earlier invocation left waiting; ``token`` is the lease's owner token, which the next
+        invocation takes the lease again with.
         """
         event = {k: v for k, v in self.event.items() if k != PROGRESS_KEY}
         event[PROGRESS_KEY] = {
@@ -105,6 +128,8 @@ class HookRequest:
             "first_started": first_started,
             "invocation": self.invocation + 1,
         }
+        if token:
+            event[PROGRESS_KEY]["token"] = token
         return event
 
 
@@ -154,9 +179,36 @@ class Runtime:
         self.deadline_minutes = min(plan.deadline_minutes, deadline_minutes or plan.deadline_minutes)
         self.store = store
         self.region = region
+        self.session = session
         self.toolbox = Toolbox(plan, region=region, account_id=plan.account_id, session=session)
+        #: The plan as a deployment that begins now keeps it with its record: (canonical JSON, sha256).
+        self.snapshot = plan_snapshot(plan, region)
         # CodeDeploy calls the hook in the Lambda's own region, which may differ from the plan's.
-        self.reporter = CodeDeployReporter(region=os.environ.get("AWS_REGION") or region, session=session)
+        codedeploy_region = os.environ.get("AWS_REGION") or region
+        self.reporter = CodeDeployReporter(region=codedeploy_region, session=session)
+        self.deployments = CodeDeployDeployments(region=codedeploy_region, session=session)
+        self._scopes: dict[str, Scope] = {self.snapshot[1]: Scope(plan, self.toolbox)}
+
+    def scope_for(self, record: LiveRecord | None) -> Scope:
+        """The plan ``record``'s deployment acts on (the one kept with it) and its tools; the current plan otherwise.
+
+        A deployment prepared with an earlier plan is retired, continued and put back with that plan,
+        never with one edited since. A record written before plans were kept with it gets the current one.
+        """
+        if record is None or not record.plan_json or not record.plan_sha256:
+            return self._scopes[self.snapshot[1]]
+        found = self._scopes.get(record.plan_sha256)
+        if found is None:
+            plan = plan_from_snapshot(record.plan_json)
+            logger.warning(
+                "deployment %s acts on the plan it began with (sha256 %s), not the current one (%s)",
+                record.deployment_id,
+                record.plan_sha256[:12],
+                self.snapshot[1][:12],
+            )
+            box = Toolbox(plan, region=plan.region or self.region, account_id=plan.account_id, session=self.session)
+            found = self._scopes[record.plan_sha256] = Scope(plan, box)
+        return found
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, plan: Plan | None = None) -> Runtime:
@@ -184,6 +236,71 @@ def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvok
     return reinvoke
 
 
+def decide_for(runtime: Runtime, flow: Flow, deployment_id: str, info: DeploymentInfo | None) -> Decision:
+    """Read the record (and, when needed, CodeDeploy's view of the other deployment on it) and decide.
+
+    What the hooks, ``bluegreen run`` and the dry run (``bluegreen plan``) all call: the same reads,
+    the same pure :func:`~bluegreen.decide.decide`.
+    """
+    intent = Intent.PREPARE if flow is Flow.PREPARE else Intent.RETIRE
+    record = runtime.store.get(runtime.plan.application)
+    other = status_needed(record, deployment_id) if intent is Intent.PREPARE else None
+    current = runtime.deployments.get(other) if other else None
+    return decide(intent, deployment_id, record, info, current=current)
+
+
+def _ended_check(runtime: Runtime, deployment_id: str, info: DeploymentInfo | None) -> Callable[[], str | None] | None:
+    """Asks CodeDeploy whether the deployment has ended (for the retire, just before its irreversible steps)."""
+    if info is None:
+        return None
+
+    def ended() -> str | None:
+        found = runtime.deployments.get(deployment_id)
+        return f"CodeDeploy ended deployment {found.describe()}" if found is not None and found.ended else None
+
+    return ended
+
+
+def _decide_and_run(
+    runtime: Runtime,
+    flow: Flow,
+    request: HookRequest,
+    *,
+    info: DeploymentInfo | None,
+    clock: Clock,
+    on_event: Callable[[StepEvent], None] | None,
+    handover: Handover | None,
+    **engine_kw: Any,
+) -> tuple[RunResult, str]:
+    """Decide (:func:`decide_for`), settle what must be settled first, then run the flow or answer."""
+    from bluegreen.settle import run_settle  # noqa: PLC0415 - settle imports runs, which this module feeds
+
+    deployment = request.deployment_id
+    decision = decide_for(runtime, flow, deployment, info)
+    logger.info("%s %s: %s — %s", flow.value, deployment, decision.act.value, decision.reason)
+    note = ""
+    if decision.settle is not None:
+        record = runtime.store.get(runtime.plan.application)
+        if record is None:  # pragma: no cover - a settle is decided only from a record
+            return RunResult(RunStatus.FAILED), "the record vanished before the settle"
+        settled, note = run_settle(
+            runtime, record, decision.settle, clock, on_event=on_event, handover=handover, **engine_kw
+        )
+        if settled.status is not RunStatus.SUCCEEDED:
+            return settled, f"{decision.settle.reason}; {note}"
+    codedeploy = (info.application, info.group) if info is not None else None
+    if decision.act is Act.PREPARE or (decision.act is Act.RESUME_PUT_BACK and flow is Flow.PREPARE):
+        result, message = run_prepare(runtime, request, clock, on_event, handover, codedeploy=codedeploy, **engine_kw)
+    elif decision.act in (Act.RETIRE, Act.RESUME_PUT_BACK):
+        ended = _ended_check(runtime, deployment, info)
+        result, message = run_retire(runtime, request, clock, on_event, handover, ended=ended, **engine_kw)
+    elif decision.act is Act.SUCCEED:
+        result, message = RunResult(RunStatus.SUCCEEDED), decision.reason
+    else:
+        result, message = RunResult(RunStatus.FAILED), decision.reason
+    return result, f"{note}; {message}" if note else message
+
+
 def run_flow(
     runtime: Runtime,
     flow: Flow,
@@ -196,21 +313,86 @@ def run_flow(
 ) -> tuple[RunResult, str]:
     """Run ``flow`` for ``deployment_id`` in this process, to the end: a flow run by hand (``bluegreen run``).
 
-    The same :func:`~bluegreen.runs.run_prepare` / :func:`~bluegreen.runs.run_retire` the hooks run, with
-    the same record writes, fencing and undo on failure, but outside CodeDeploy: no status is reported
-    and nothing is re-invoked. Waits (an Aurora cluster starting) are polled here until done, bounded by
-    the plan's ``deadline_minutes`` counted from now. ``execution_id`` only labels the request. Raises
-    what the record raises (:class:`StateConflict`, a missing table) and :class:`MustRetry`.
+    The same decision (:func:`decide_for`), settle, record writes, fencing and undo on failure as the
+    hooks, but outside CodeDeploy: no status is reported and nothing is re-invoked. CodeDeploy is asked
+    about the deployment (a deployment it does not know is one run by hand). It takes the
+    application's lease for the plan's deadline first, and releases it at the end; another runner
+    holding it is a :class:`StateConflict`. Waits (an Aurora cluster starting) are polled here until
+    done, bounded by the plan's ``deadline_minutes`` counted from now. ``execution_id`` only labels
+    the request. Raises what the record raises (:class:`StateConflict`, a missing table) and :class:`MustRetry`.
     """
     request = HookRequest(deployment_id=deployment_id, execution_id=execution_id)
     clock = Clock(
         first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
     )
-    run = run_prepare if flow is Flow.PREPARE else run_retire
-    return run(runtime, request, clock, on_event, None, **engine_kw)
+    info = runtime.deployments.get(deployment_id)
+    lease = Lease(
+        runtime.store,
+        runtime.plan.application,
+        owner=new_token(),
+        holder=f"`bluegreen run {flow.value}` for {deployment_id}",
+        clock=now,
+    )
+    held = lease.acquire(now() + runtime.deadline_minutes * 60)
+    if held is not None:
+        raise StateConflict(f"{runtime.plan.application}: another runner is at work, {held.describe(now())}")
+    try:
+        return _decide_and_run(
+            runtime, flow, request, info=info, clock=clock, on_event=on_event, handover=None, **engine_kw
+        )
+    finally:
+        lease.release()
 
 
-def handle(
+def _report(
+    runtime: Runtime,
+    send: CodeDeployReporter,
+    request: HookRequest,
+    status: HookStatus,
+    message: str,
+    *,
+    done: list[str],
+) -> HookResult:
+    """Record the status first (if that fails, raise: Lambda retries), then send the recorded one."""
+    (logger.info if status is HookStatus.SUCCEEDED else logger.error)("%s — %s", status.value, message)
+    app = runtime.plan.application
+    status = HookStatus(runtime.store.record_report(app, request.execution_id, status.value, request.deployment_id))
+    sent = send.report(request.deployment_id, request.execution_id, status)
+    return HookResult(status, message, done, reported=sent)
+
+
+def _take_lease(
+    lease: Lease,
+    request: HookRequest,
+    clock: Clock,
+    reinvoke: Reinvoker | None,
+    sleep: Callable[[float], None],
+) -> LeaseHeld | HookResult | None:
+    """Take the lease: None when taken; a result to return (handed over, or a twin at work); or who holds it.
+
+    A second delivery of the same hook execution finding its twin at work returns without acting (the
+    twin reports). Another runner's lease is waited for, then handed over to a new invocation.
+    """
+    held = lease.acquire(clock.now() + clock.time_left())
+    if held is None:
+        return None
+    if held.execution == request.execution_id:
+        return HookResult(None, f"another delivery of this hook execution is at work ({held.describe(clock.now())})")
+    rounds = int(max(0.0, min(clock.time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS)) // LEASE_POLL_SECONDS)
+    for _ in range(rounds):
+        if clock.deadline_left() <= 0:
+            return held
+        sleep(LEASE_POLL_SECONDS)
+        held = lease.acquire(clock.now() + clock.time_left())
+        if held is None:
+            return None
+    if clock.deadline_left() <= 0 or reinvoke is None:
+        return held
+    reinvoke(request.continuation(list(request.done), list(request.started), clock.first_started, lease.owner))
+    return HookResult(None, f"waiting for the application's lease, {held.describe(clock.now())}: handed over")
+
+
+def handle(  # noqa: PLR0911 - one return per way a hook invocation ends
     flow: Flow,
     event: Mapping[str, Any],
     *,
@@ -229,6 +411,11 @@ def handle(
     other (an AWS error reading the plan, or any failure in a continuation, which has work half done)
     raises so that Lambda retries. An event without the CodeDeploy ids raises ``ValueError``: there
     is no one to report to.
+
+    Then, in order: the execution's first start and any status already reported (a duplicate
+    re-sends it); ``GetDeployment`` (a deployment CodeDeploy does not know, or that cannot be read,
+    is reported Failed, changing nothing); the application's lease (a claim or lease that cannot be
+    written raises); the decision, the settle and the run; one report, recorded before it is sent.
     """
     request = HookRequest.from_event(event)
     try:
@@ -253,32 +440,101 @@ def handle(
         logger.info("hook execution %s was already reported %s; sending the same status", request.execution_id, prior)
         sent = send.report(request.deployment_id, request.execution_id, prior)
         return HookResult(HookStatus(prior), "duplicate delivery", reported=sent)
-    started = request.first_started or first
+    try:
+        info = rt.deployments.get(request.deployment_id)
+    except Exception as exc:
+        logger.exception("could not ask CodeDeploy about %s", request.deployment_id)
+        if request.invocation > 1:
+            raise
+        return _report(
+            rt, send, request, HookStatus.FAILED, f"cannot read deployment {request.deployment_id}: {exc}", done=[]
+        )
+    if info is None:
+        message = (
+            f"CodeDeploy does not know deployment {request.deployment_id} in {rt.deployments.region}: nothing done"
+        )
+        return _report(rt, send, request, HookStatus.FAILED, message, done=[])
+    started = request.first_started
+    if started is None:
+        names = PREPARE_EVENTS if flow is Flow.PREPARE else RETIRE_EVENTS
+        by_codedeploy = rt.deployments.lifecycle_started(request.deployment_id, names)
+        started = min(first, by_codedeploy) if by_codedeploy is not None else first
     clock = Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)
+    lease = Lease(
+        rt.store,
+        app,
+        owner=request.token or new_token(),
+        holder=f"{flow.value} hook execution {request.execution_id} of {request.deployment_id}",
+        execution=request.execution_id,
+        clock=now,
+    )
+    taken = _take_lease(lease, request, clock, reinvoke, engine_kw.get("sleep", time.sleep))
+    if isinstance(taken, HookResult):
+        logger.info("%s: %s", flow.value, taken.message)
+        return taken
+    if taken is not None:
+        return _report(
+            rt, send, request, HookStatus.FAILED, f"the deadline passed while {taken.holder} held it", done=[]
+        )
+    return _run_leased(
+        rt,
+        flow,
+        request,
+        info=info,
+        clock=clock,
+        lease=lease,
+        send=send,
+        reinvoke=reinvoke,
+        on_event=on_event,
+        **engine_kw,
+    )
+
+
+def _run_leased(
+    rt: Runtime,
+    flow: Flow,
+    request: HookRequest,
+    *,
+    info: DeploymentInfo,
+    clock: Clock,
+    lease: Lease,
+    send: CodeDeployReporter,
+    reinvoke: Reinvoker | None,
+    on_event: Callable[[StepEvent], None] | None,
+    **engine_kw: Any,
+) -> HookResult:
+    """With the lease taken: decide, run, report; release the lease, or keep it for a continuation."""
+    started, now, time_left = clock.first_started, clock.now, clock.time_left
     handed: list[list[str]] = []
 
     def handover(done: list[str], begun: list[str]) -> None:
         if reinvoke is None:
             raise RuntimeError("work is still pending and this hook cannot re-invoke itself")
-        reinvoke(request.continuation(done, begun, started))
+        reinvoke(request.continuation(done, begun, started, lease.owner))
         handed.append(done)
 
-    run = run_prepare if flow is Flow.PREPARE else run_retire
     try:
-        result, message = run(rt, request, clock, on_event, handover, **engine_kw)
-    except MustRetry:
-        raise
-    except (StateConflict, LiveStackError) as exc:
-        result, message = RunResult(RunStatus.FAILED), str(exc)
-    except Exception as exc:
-        logger.exception("the %s hook failed", flow.value)
-        result, message = RunResult(RunStatus.FAILED), f"{type(exc).__name__}: {exc}"
-    if result.status is RunStatus.CONTINUE and handed:
-        logger.info("handed over to invocation %d after %s", request.invocation + 1, handed[0])
-        return HookResult(None, "continued in a new invocation", handed[0])
-    status = HookStatus.SUCCEEDED if result.status is RunStatus.SUCCEEDED else HookStatus.FAILED
-    (logger.info if status is HookStatus.SUCCEEDED else logger.error)("%s: %s — %s", flow.value, status.value, message)
-    # Recorded first: if that fails, raise (Lambda retries) rather than send a status nobody remembers.
-    status = HookStatus(rt.store.record_report(app, request.execution_id, status.value, request.deployment_id))
-    sent = send.report(request.deployment_id, request.execution_id, status)
-    return HookResult(status, message, [*request.done, *result.done], reported=sent)
+        try:
+            result, message = _decide_and_run(
+                rt, flow, request, info=info, clock=clock, on_event=on_event, handover=handover, **engine_kw
+            )
+        except MustRetry:
+            raise
+        except (StateConflict, LiveStackError) as exc:
+            result, message = RunResult(RunStatus.FAILED), str(exc)
+        except Exception as exc:
+            logger.exception("the %s hook failed", flow.value)
+            result, message = RunResult(RunStatus.FAILED), f"{type(exc).__name__}: {exc}"
+        if result.status is RunStatus.CONTINUE and handed:
+            logger.info("handed over to invocation %d after %s", request.invocation + 1, handed[0])
+            return HookResult(None, "continued in a new invocation", handed[0])
+        status = HookStatus.SUCCEEDED if result.status is RunStatus.SUCCEEDED else HookStatus.FAILED
+        return _report(rt, send, request, status, f"{flow.value}: {message}", done=[*request.done, *result.done])
+    finally:
+        if handed:
+            try:  # the continuation takes it again with the same token
+                lease.acquire(now() + max(0.0, time_left()) + HANDOVER_GRACE_SECONDS)
+            except Exception:
+                logger.exception("could not keep the lease for the continuation")
+        else:
+            lease.release()

@@ -28,6 +28,7 @@ The rules (DESIGN.md, "rules that are never broken") as they are kept here:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
 
 if TYPE_CHECKING:
     from bluegreen.hooks import HookRequest, Runtime
+    from bluegreen.plan import Plan
+    from bluegreen.toolbox import Toolbox
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,18 @@ EventSink = Callable[[StepEvent], None] | None
 
 class MustRetry(RuntimeError):
     """The run cannot end safely now (the record could not be flipped back): raise, so that Lambda retries."""
+
+
+class DeploymentEndedError(LiveStackError):
+    """CodeDeploy ended the deployment (stopped or failed it) while its retire ran: nothing irreversible is done."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The plan a deployment acts on (the one kept with its record) and the tools of that plan."""
+
+    plan: Plan
+    box: Toolbox
 
 
 @dataclass
@@ -137,8 +152,12 @@ def _finish_undo(
     destructive: bool,
     message: str,
     undoing: str,
+    on_finished: Callable[[], None] | None = None,
 ) -> tuple[RunResult, str]:
-    """Run the undo; hand it over when time runs out (Failed is reported only once it has finished)."""
+    """Run the undo; hand it over when time runs out (Failed is reported only once it has finished).
+
+    ``on_finished`` runs once every undo finished without a problem (it marks the deployment settled).
+    """
     finished, problems = _undo(steps, started, clock, guard, on_event, destructive=destructive)
     if not finished:
         try:
@@ -148,13 +167,18 @@ def _finish_undo(
         return RunResult(RunStatus.CONTINUE), f"{message}; {undoing} continues in a new invocation"
     if problems:
         message += f"; {undoing} also failed: {problems}"
+    elif on_finished is not None:
+        try:
+            on_finished()
+        except Exception:  # the next runner settles it again (idempotent)
+            logger.exception("could not record the put-back as settled")
     return RunResult(RunStatus.FAILED), message
 
 
-def _clusters_available(runtime: Runtime, stack: StackReference) -> None:
+def _clusters_available(scope: Scope, stack: StackReference) -> None:
     """Raise unless every cluster of ``stack`` is available (a stop may have landed after it was waited for)."""
-    for i in range(len(runtime.plan.aurora)):
-        tools = runtime.toolbox.aurora(i)
+    for i in range(len(scope.plan.aurora)):
+        tools = scope.box.aurora(i)
         state = tools.get_cluster_state(stack)
         if state is not ClusterState.AVAILABLE:
             raise RuntimeError(f"cluster {tools.cluster_name(stack)} is {state.value}, not available")
@@ -166,17 +190,29 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     clock: Clock,
     on_event: EventSink = None,
     handover: Handover | None = None,
+    *,
+    codedeploy: tuple[str, str] | None = None,
     **engine_kw: Any,
 ) -> tuple[RunResult, str]:
-    """Prepare the replacement stack for deployment ``request.deployment_id``; returns the run and a message."""
-    plan, store = runtime.plan, runtime.store
-    app, deployment = plan.application, request.deployment_id
-    record = store.begin(app, deployment, plan.initial_live)
+    """Prepare the replacement stack for deployment ``request.deployment_id``; returns the run and a message.
+
+    ``codedeploy`` is the deployment's CodeDeploy ``(application, group)``, kept with the record (None for
+    a deployment run by hand). The plan kept with the record (:meth:`Runtime.scope_for`) is the one
+    prepared: the plan in force when the deployment begins, or the one it began with when resumed.
+    """
+    store = runtime.store
+    app, deployment = runtime.plan.application, request.deployment_id
+    record = store.begin(app, deployment, runtime.plan.initial_live, plan=runtime.snapshot, codedeploy=codedeploy)
     if record.phase is Phase.PREPARED:
         return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
+    scope = runtime.scope_for(record)
     replacement = record.replacement_stack
-    steps = prepare_steps(plan, runtime.toolbox, replacement)
+    steps = prepare_steps(scope.plan, scope.box, replacement)
     guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING})
+
+    def settled() -> None:
+        store.mark_settled(app, deployment)
+
     if record.phase is Phase.PREPARE_FAILED:  # a put-back that was cut short: finish it, then report
         return _finish_undo(
             steps,
@@ -188,6 +224,7 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
             destructive=True,
             message=f"prepare of stack {replacement.value} failed",
             undoing="putting it back to retired",
+            on_finished=settled,
         )
     if record.phase is not Phase.PREPARING:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
@@ -199,8 +236,8 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
         result = engine.run(request.done)
         started += result.started
         if result.status is RunStatus.SUCCEEDED:
-            _clusters_available(runtime, replacement)
-            store.set_phase(app, deployment, Phase.PREPARED, expected={Phase.PREPARING})
+            _clusters_available(scope, replacement)
+            _set_prepared(store, app, deployment)
             return result, f"stack {replacement.value} prepared"
         if result.status is RunStatus.CONTINUE:
             _hand_over(handover, [*request.done, *result.done], started)
@@ -233,7 +270,22 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
         destructive=True,
         message=message,
         undoing="putting it back to retired",
+        on_finished=settled,
     )
+
+
+def _set_prepared(store: StateStore, app: str, deployment: str) -> None:
+    """Record the deployment prepared; when the write errors, read it back: it may have landed before the error."""
+    try:
+        store.set_phase(app, deployment, Phase.PREPARED, expected={Phase.PREPARING})
+    except StateConflict:
+        raise
+    except Exception:
+        logger.exception("the prepared write of %s failed; reading the record back", deployment)
+        record = store.get(app)
+        if record is None or record.deployment_id != deployment or record.phase is not Phase.PREPARED:
+            raise
+        logger.info("the prepared write of %s had landed", deployment)
 
 
 def _flip(store: StateStore, app: str, deployment: str) -> tuple[LiveRecord | None, str]:
@@ -257,25 +309,34 @@ def _flip(store: StateStore, app: str, deployment: str) -> tuple[LiveRecord | No
         return None, f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
 
 
-def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
+def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can be in
     runtime: Runtime,
     request: HookRequest,
     clock: Clock,
     on_event: EventSink = None,
     handover: Handover | None = None,
+    *,
+    ended: Callable[[], str | None] | None = None,
     **engine_kw: Any,
 ) -> tuple[RunResult, str]:
-    """Flip the record to the prepared stack and retire the old one; on failure put the old stack back."""
-    plan, store = runtime.plan, runtime.store
-    app, deployment = plan.application, request.deployment_id
+    """Flip the record to the prepared stack and retire the old one; on failure put the old stack back.
+
+    ``ended`` asks CodeDeploy whether the deployment has ended (a description when it has, else None):
+    it is asked once, just before the first step past the reversible ones (purges, deregistrations,
+    stops, deletions); a deployment stopped or failed meanwhile gets the old stack put back, and Failed.
+    The plan is the one kept with the record (:meth:`Runtime.scope_for`), never one edited since.
+    """
+    store = runtime.store
+    app, deployment = runtime.plan.application, request.deployment_id
     record = store.get(app)
     if record is None or record.deployment_id != deployment:
         holding = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
         return RunResult(RunStatus.FAILED), f"deployment {deployment} was never prepared (the record holds {holding})"
     if record.phase is Phase.RETIRED:
         return RunResult(RunStatus.SUCCEEDED), f"{deployment} already retired stack {record.live.partner.value}"
+    scope = runtime.scope_for(record)
     if record.phase is Phase.ROLLED_BACK:  # a put-back that was cut short (or a late delivery): finish it
-        steps = retire_steps(plan, runtime.toolbox, record.live)
+        steps = retire_steps(scope.plan, scope.box, record.live)
         outcome = _finish_undo(
             steps,
             [s.id for s in steps],
@@ -298,10 +359,10 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
     elif record.phase is not Phase.FLIPPED:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing done"
     old = record.live.partner
-    steps = retire_steps(plan, runtime.toolbox, old)
+    steps = retire_steps(scope.plan, scope.box, old)
     started = [*request.started, *request.done]
     try:
-        guard = fence(store, app, deployment, {Phase.FLIPPED})
+        guard = _checked_once(fence(store, app, deployment, {Phase.FLIPPED}), ended)
         engine = Engine(
             steps,
             time_left=clock.time_left,
@@ -324,6 +385,8 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
             return result, "waiting"
         else:
             reason = result.message
+    except MustRetry:
+        raise
     except Exception as exc:
         logger.exception("retire of %s failed", deployment)
         reason = f"{type(exc).__name__}: {exc}"
@@ -332,14 +395,40 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
     )
 
 
+def _checked_once(guard: Callable[[Step], None], ended: Callable[[], str | None] | None) -> Callable[[Step], None]:
+    """The fence, plus one question to CodeDeploy before the first step past the reversible ones."""
+    if ended is None:
+        return guard
+    lock = threading.Lock()
+    asked: list[str | None] = []
+
+    def checked(step: Step) -> None:
+        guard(step)
+        if step.id.endswith(".disable"):
+            return
+        with lock:
+            if not asked:
+                asked.append(ended())
+        if asked[0]:
+            raise DeploymentEndedError(f"refusing {step.id}: {asked[0]}")
+
+    return checked
+
+
 def _finish_retired(store: StateStore, app: str, deployment: str, old: StackReference) -> StateConflict | None:
-    """Record the deployment retired; the conflict when the record moved on (rolled back by another run)."""
+    """Record the deployment retired; the conflict when the record moved on (rolled back by another run).
+
+    Succeeded is reported only once the record says retired: when the write fails for another reason
+    (throttled past the retries), :class:`MustRetry` makes the hook raise; Lambda's retry repeats the
+    (idempotent) retire and writes it again.
+    """
     try:
         store.finish(app, deployment, Phase.RETIRED)
     except StateConflict as conflict:
         return conflict
-    except Exception:  # every step finished: report Succeeded; a redelivery (or `bluegreen run`) records it
+    except Exception as exc:
         logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
+        raise MustRetry(f"{deployment} retired stack {old.value} but could not record it: {exc}") from exc
     return None
 
 

@@ -108,6 +108,7 @@ _NAMES = {
     "#upd": "updated_at",
     "#fin": "finished_at",
     "#hist": "history",
+    "#set": "settled_at",
 }
 
 
@@ -126,7 +127,7 @@ class Phase(StrEnum):
 FINISH_FROM: Mapping[Phase, frozenset[Phase]] = {
     Phase.RETIRED: frozenset({Phase.FLIPPED}),
     Phase.PREPARE_FAILED: frozenset({Phase.PREPARING}),
-    Phase.ROLLED_BACK: frozenset({Phase.PREPARED, Phase.ROLLED_BACK}),
+    Phase.ROLLED_BACK: frozenset({Phase.PREPARING, Phase.PREPARED, Phase.ROLLED_BACK}),
 }
 _SETTABLE = frozenset({Phase.PREPARING, Phase.PREPARED})
 
@@ -145,6 +146,31 @@ class LiveRecord:
     updated_at: str | None = None
     finished_at: str | None = None
     created_at: str | None = None
+    settled_at: str | None = None
+    codedeploy_application: str | None = None
+    codedeploy_group: str | None = None
+    plan_json: str | None = None
+    plan_sha256: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """True once the deployment needs nothing more: retired, or ended failed with its replacement put back.
+
+        A deployment that failed (``prepare-failed`` / ``rolled-back``) is settled once its replacement is
+        back to retired (``settled_at``); until then the next runner puts it back first.
+        """
+        if self.deployment_id is None:
+            return True
+        if self.phase is Phase.RETIRED:
+            return self.finished_at is not None
+        return self.finished_at is not None and self.settled_at is not None
+
+    @property
+    def codedeploy_group_name(self) -> str | None:
+        """``application/group`` of the deployment in CodeDeploy, or None for a deployment run by hand."""
+        if self.codedeploy_application and self.codedeploy_group:
+            return f"{self.codedeploy_application}/{self.codedeploy_group}"
+        return None
 
     @property
     def in_flight(self) -> bool:
@@ -188,6 +214,9 @@ class LiveRecord:
                 "started_at": self.started_at,
                 "updated_at": self.updated_at,
                 "finished_at": self.finished_at,
+                "settled_at": self.settled_at,
+                "codedeploy": self.codedeploy_group_name,
+                "plan_sha256": self.plan_sha256,
             }
         return {
             "application": self.application,
@@ -221,6 +250,11 @@ class LiveRecord:
                 updated_at=deployment.get("updated_at"),
                 finished_at=deployment.get("finished_at"),
                 created_at=plain.get("created_at"),
+                settled_at=deployment.get("settled_at"),
+                codedeploy_application=deployment.get("codedeploy_application"),
+                codedeploy_group=deployment.get("codedeploy_group"),
+                plan_json=deployment.get("plan"),
+                plan_sha256=deployment.get("plan_sha256"),
             )
         except (KeyError, ValueError, AttributeError) as error:
             raise ValueError(f"live-stack record {application!r} is malformed: {error!r}") from error
@@ -314,6 +348,11 @@ class StateStore:
         return cls(name, session=session)
 
     @property
+    def client(self) -> DynamoDBClient:
+        """The DynamoDB client of this store (made on first use), for the other items of the table (the lease)."""
+        return self._dynamodb
+
+    @property
     def _dynamodb(self) -> DynamoDBClient:
         with self._lock:
             if self._made is None:
@@ -390,27 +429,57 @@ class StateStore:
                 raise StateConflict(f"{application}: the record could not be created", None) from None
             return refused.record
 
-    def begin(self, application: str, deployment_id: str, initial_live: StackReference | str) -> LiveRecord:
+    def begin(
+        self,
+        application: str,
+        deployment_id: str,
+        initial_live: StackReference | str,
+        *,
+        plan: tuple[str, str] | None = None,
+        codedeploy: tuple[str, str] | None = None,
+    ) -> LiveRecord:
         """Record deployment ``deployment_id`` in flight, phase ``preparing``, replacement = ``live.partner``.
 
+        ``plan`` is the resolved plan the deployment acts on, as ``(canonical JSON, sha256)``: kept with
+        the deployment, so that its retire, continuations and put-backs act on that plan even when the
+        plan is edited meanwhile. ``codedeploy`` is the deployment's ``(application, deployment group)``.
         Creates the record (``live = initial_live``) when missing. The same deployment again returns
-        the record unchanged, whatever its phase. A different one replaces an ended deployment, or
-        supersedes a preparing/prepared one (history outcome ``superseded``); a ``flipped`` one, or an
-        id the history already holds, raises :class:`StateConflict` and writes nothing.
+        the record unchanged, whatever its phase. A different one replaces a deployment that has
+        ended (``finish`` was called); one still in flight, or an id the history already holds, raises
+        :class:`StateConflict` and writes nothing (settle the one in flight first).
         """
         _checked("deployment id", deployment_id)
         initial = as_ref(initial_live)
+        extra = self._deployment_extra(plan, codedeploy)
         record = self.get(application)
         for _ in range(_ROUNDS):
             try:
                 if record is None:
-                    return self._put(self._new_item(application, initial, deployment_id))
+                    return self._put(self._new_item(application, initial, deployment_id, extra))
                 if record.deployment_id == deployment_id:
                     return record
-                return self._replace_deployment(record, deployment_id)
+                return self._replace_deployment(record, deployment_id, extra)
             except _Refused as refused:
                 record = refused.record
         raise self._busy(application, "begin", deployment_id, record)
+
+    def mark_settled(self, application: str, deployment_id: str) -> LiveRecord:
+        """Note that ended deployment ``deployment_id`` needs nothing more: its replacement is back to retired.
+
+        One conditional ``UpdateItem`` (the deployment is ``deployment_id`` and has finished). Already
+        settled: returned unchanged. Anything else raises :class:`StateConflict`.
+        """
+        try:
+            return self._update(
+                application,
+                update="SET #dep.#set = if_not_exists(#dep.#set, :now), #dep.#upd = :now",
+                condition="#dep.#id = :d AND attribute_exists(#dep.#fin)",
+                values={":now": self._now(), ":d": _checked("deployment id", deployment_id)},
+            )
+        except _Refused as refused:
+            held = refused.record
+            reason = self._mismatch(held, deployment_id) or "it has not ended"
+            raise self._conflict(application, f"mark deployment {deployment_id} settled", reason, held) from None
 
     def set_phase(
         self, application: str, deployment_id: str, phase: Phase | str, *, expected: set[Phase] | None = None
@@ -616,22 +685,40 @@ class StateStore:
     def _now(self) -> str:
         return _iso(self._clock())
 
-    def _new_item(self, application: str, live: StackReference, deployment_id: str | None) -> dict[str, Any]:
+    def _new_item(
+        self,
+        application: str,
+        live: StackReference,
+        deployment_id: str | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         now = self._now()
         item: dict[str, Any] = {"application": _checked_application(application), "live": live.value}
         item.update(history=[], created_at=now)
         if deployment_id is not None:
-            item["deployment"] = self._deployment(deployment_id, live.partner, now)
+            item["deployment"] = self._deployment(deployment_id, live.partner, now, extra)
         return item
 
     @staticmethod
-    def _deployment(deployment_id: str, replacement: StackReference, now: str) -> dict[str, str]:
+    def _deployment_extra(plan: tuple[str, str] | None, codedeploy: tuple[str, str] | None) -> dict[str, str]:
+        extra: dict[str, str] = {}
+        if plan is not None:
+            extra["plan"], extra["plan_sha256"] = plan
+        if codedeploy is not None and all(codedeploy):
+            extra["codedeploy_application"], extra["codedeploy_group"] = codedeploy
+        return extra
+
+    @staticmethod
+    def _deployment(
+        deployment_id: str, replacement: StackReference, now: str, extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         return {
             "id": deployment_id,
             "replacement": replacement.value,
             "phase": Phase.PREPARING.value,
             "started_at": now,
             "updated_at": now,
+            **(extra or {}),
         }
 
     @staticmethod
@@ -646,44 +733,27 @@ class StateStore:
             "at": now,
         }
 
-    def _replace_deployment(self, record: LiveRecord, deployment_id: str) -> LiveRecord:
+    def _replace_deployment(self, record: LiveRecord, deployment_id: str, extra: Mapping[str, str]) -> LiveRecord:
         what = f"begin deployment {deployment_id}"
         if deployment_id in record.ended_deployment_ids:
             reason = f"{deployment_id} already ended (see its history entry): a late delivery starts nothing"
             raise self._conflict(record.application, what, reason, record)
-        if record.phase is Phase.FLIPPED:
+        if record.in_flight:
             reason = (
-                f"deployment {record.deployment_id} is flipped but not retired, so stack {record.live.partner} may be"
-                " half retired: finish its retire (or unflip it) first"
+                f"deployment {record.deployment_id} is still in flight ({record.phase}): it must end, and be settled, "
+                "before another one begins"
             )
             raise self._conflict(record.application, what, reason, record)
-        now = self._now()
-        update = "SET #dep = :dep"
         values: dict[str, Any] = {
-            ":dep": self._deployment(deployment_id, record.live.partner, now),
+            ":dep": self._deployment(deployment_id, record.live.partner, self._now(), extra),
             ":live": record.live.value,
         }
         if record.deployment_id is None:
             condition = "#live = :live AND attribute_not_exists(#dep)"
         else:
-            condition = "#live = :live AND #dep.#id = :old AND #dep.#phase = :oldphase AND "
-            condition += "attribute_not_exists(#dep.#fin)" if record.finished_at is None else "#dep.#fin = :oldfin"
-            values.update({":old": record.deployment_id, ":oldphase": str(record.phase)})
-            if record.finished_at is not None:
-                values[":oldfin"] = record.finished_at
-            else:
-                outcome = "superseded" if record.phase in (Phase.PREPARING, Phase.PREPARED) else str(record.phase)
-                logger.warning(
-                    "%s: deployment %s (%s) is %s by %s",
-                    record.application,
-                    record.deployment_id,
-                    record.phase,
-                    outcome,
-                    deployment_id,
-                )
-                values[":hist"] = [*record.history, self._history_entry(record, outcome, now)][-HISTORY_LIMIT:]
-                update += ", #hist = :hist"
-        return self._update(record.application, update=update, condition=condition, values=values)
+            condition = "#live = :live AND #dep.#id = :old AND #dep.#phase = :oldphase AND #dep.#fin = :oldfin"
+            values.update({":old": record.deployment_id, ":oldphase": str(record.phase), ":oldfin": record.finished_at})
+        return self._update(record.application, update="SET #dep = :dep", condition=condition, values=values)
 
     def _put(self, item: dict[str, Any]) -> LiveRecord:
         """A conditional ``PutItem`` of a new record; raises :class:`_Refused` with the existing one."""

@@ -57,6 +57,7 @@ def test_both_handlers_deploy_and_log_the_deployment_id_on_every_line(
     copy = logging.StreamHandler(stream)  # the Powertools handler writes to the stdout of import time
     copy.setFormatter(entry.logger.registered_formatter)
     logging.getLogger("bluegreen").addHandler(copy)
+    lambda_env.deployments.create("d-7")  # the deployment CodeDeploy runs
     prepare = {"DeploymentId": "d-7", "LifecycleEventHookExecutionId": "exec-prepare"}
     assert before_allow_traffic.handler(prepare, FakeContext())["status"] == "Succeeded"  # type: ignore[arg-type]
     retire = {"DeploymentId": "d-7", "LifecycleEventHookExecutionId": "exec-retire"}

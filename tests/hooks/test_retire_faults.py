@@ -82,20 +82,25 @@ def test_a_fault_recording_the_first_start_does_not_stop_the_retire(harness: Har
     assert result.status is not None and result.status.value == "Succeeded", result.message
 
 
-def test_a_fault_recording_retired_after_every_step_still_reports_succeeded(harness: Harness) -> None:
+def test_succeeded_is_sent_only_after_the_record_says_retired(harness: Harness) -> None:
     harness.run(Flow.PREPARE, "d-1")
     harness.faults.arm("UpdateItem", when=lambda body: b'"retired"' in body)
-    result = harness.run(Flow.RETIRE, "d-1")
+    with pytest.raises(MustRetry, match="could not record it"):
+        harness.run(Flow.RETIRE, "d-1")
     assert harness.faults.fired == 1
-    assert result.status is not None and result.status.value == "Succeeded", result.message
+    # no status yet: a Succeeded over a record still saying flipped would leave every later deployment to guess
+    assert "d-1-after-allow-traffic" not in harness.ledger.statuses
     assert view(harness.world, "a").retired and view(harness.world, "b").working
     record = harness.store.get("orders")
     assert record is not None and record.live is StackReference.B and record.phase is Phase.FLIPPED
-    # finishing it by hand (or a redelivery) records it, and retires nothing else
-    again = harness.run(Flow.RETIRE, "d-1", execution="redelivered")
-    assert again.status is not None and again.status.value == "Succeeded"
+    # Lambda's retry of the same event repeats the (idempotent) retire, records it, then reports Succeeded
+    harness.faults.disarm()
+    again = harness.run(Flow.RETIRE, "d-1")
+    assert again.status is not None and again.status.value == "Succeeded", again.message
+    assert harness.ledger.statuses["d-1-after-allow-traffic"] == "Succeeded"
     record = harness.store.get("orders")
     assert record is not None and record.phase is Phase.RETIRED
+    assert view(harness.world, "a").retired and view(harness.world, "b").working
 
 
 def test_when_the_record_cannot_be_flipped_back_it_raises_instead_of_reporting(harness: Harness) -> None:

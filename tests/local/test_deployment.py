@@ -52,6 +52,7 @@ def world(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[World
 
 def test_a_whole_deployment_through_the_handlers_reports_succeeded_twice(emulator: Emulator, world: World) -> None:
     assert view(world, "a").working and not view(world, "b").working
+    emulator.deployments.create("d-1")  # the deployment CodeDeploy runs
     prepare = {"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-prepare"}
     assert before_allow_traffic.handler(prepare, FakeContext())["status"] == "Succeeded"  # type: ignore[arg-type]
     assert view(world, "b").working
@@ -73,6 +74,7 @@ def test_a_long_wait_is_handed_to_a_queued_invocation_that_the_caller_runs(emula
     # moto makes a started cluster available at once; a real one is "starting" for minutes.
     cluster = rds_backends[ACCOUNT_ID][REGION].clusters[world.names["b"]["cluster"]]
     cluster.status = "starting"
+    emulator.deployments.create("d-1")
     event = {"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-prepare"}
 
     first = before_allow_traffic.handler(event, FakeContext(remaining_ms=30_000))  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from tests.hooks.conftest import Harness
 from tests.reliability import figures
 from tests.reliability.injection import Injector
 from tests.support import kinesis_consumers
-from tests.support.codedeploy import install
+from tests.support.codedeploy import install_shim
 from tests.support.world import StackView, Viewer
 
 
@@ -107,7 +107,7 @@ def fresh_world(**injector: Any) -> Iterator[Fresh]:
     """A new moto, a newly seeded world and a new session whose clients all pass through an :class:`Injector`."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         patch.setattr(bluegreen.aws, "_default_session", None)
-        ledger = install(patch)
+        shim = install_shim(patch)
         kinesis_consumers.install(patch)
         refuse_duplicate_mappings(patch)
         world = seed_world(REGION)
@@ -115,7 +115,7 @@ def fresh_world(**injector: Any) -> Iterator[Fresh]:
         injected.register(bluegreen.aws.default_session())  # before the runtime makes any client
         runtime = Runtime(parse_plan(world.plan), store=StateStore(world.state_table, region=REGION), region=REGION)
         observer = StateStore(world.state_table, region=REGION, session=boto3.Session())
-        harness = Harness(world=world, ledger=ledger, runtime=runtime)
+        harness = Harness(world=world, ledger=shim.hooks, runtime=runtime, deployments=shim.deployments)
         yield Fresh(harness, injected, Viewer(world, _VIEW_CLIENTS), observer)
 
 

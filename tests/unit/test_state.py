@@ -292,38 +292,48 @@ def test_two_concurrent_flips_write_exactly_once(
 # -- begin over a stale deployment -----------------------------------------------------------------
 
 
-def test_a_new_deployment_supersedes_a_stale_prepared_one(store: StateStore) -> None:
+@pytest.mark.parametrize("phase", [Phase.PREPARING, Phase.PREPARED, Phase.FLIPPED])
+def test_a_new_deployment_is_refused_while_one_is_in_flight(store: StateStore, phase: Phase) -> None:
     store.begin(APP, "d-1", A)
-    store.set_phase(APP, "d-1", Phase.PREPARED)
-    record = store.begin(APP, "d-2", A)
-    item = held()
-    assert item["deployment"]["id"] == "d-2"
-    assert item["deployment"]["phase"] == "preparing"
-    assert item["live"] == "a"
-    assert [(h["deployment_id"], h["outcome"]) for h in item["history"]] == [("d-1", "superseded")]
-    assert record.deployment_id == "d-2"
+    if phase is not Phase.PREPARING:
+        store.set_phase(APP, "d-1", Phase.PREPARED)
+    if phase is Phase.FLIPPED:
+        store.flip(APP, "d-1")
+    before = held()
+    with pytest.raises(StateConflict, match=r"d-1 is still in flight .*settled, before another one begins") as caught:
+        store.begin(APP, "d-2", A)
+    assert held() == before  # nothing written: the one in flight must be settled first (bluegreen.decide)
+    assert caught.value.record is not None and caught.value.record.phase is phase
 
-    # the stale deployment's late calls all fail their conditions and change nothing
+
+def test_a_new_deployment_begins_once_the_one_before_is_settled(store: StateStore) -> None:
+    store.begin(APP, "d-1", A, codedeploy=("orders", "orders-dg"))
+    store.set_phase(APP, "d-1", Phase.PREPARED)
+    store.finish(APP, "d-1", Phase.ROLLED_BACK)  # its deployment was stopped: put back
+    settled = store.mark_settled(APP, "d-1")
+    assert settled.settled and store.mark_settled(APP, "d-1").settled_at == settled.settled_at  # idempotent
+    record = store.begin(APP, "d-2", A, plan=('{"application":"orders"}', "f" * 64), codedeploy=("orders", "dg-2"))
+    item = held()
+    assert item["deployment"]["id"] == "d-2" and item["live"] == "a"
+    assert [(h["deployment_id"], h["outcome"]) for h in item["history"]] == [("d-1", "rolled-back")]
+    assert (record.plan_sha256, record.codedeploy_group_name) == ("f" * 64, "orders/dg-2")
+    # the ended deployment's late calls all fail their conditions and change nothing
     before = held()
     with pytest.raises(StateConflict, match="d-2"):
         store.set_phase(APP, "d-1", Phase.PREPARED)
     with pytest.raises(StateConflict, match="d-2"):
         store.flip(APP, "d-1")
     with pytest.raises(StateConflict, match="d-2"):
-        store.finish(APP, "d-1", Phase.PREPARE_FAILED)
+        store.mark_settled(APP, "d-1")
     assert held() == before
 
 
-def test_a_new_deployment_is_refused_while_one_is_flipped(store: StateStore) -> None:
+def test_only_an_ended_deployment_can_be_marked_settled(store: StateStore) -> None:
     store.begin(APP, "d-1", A)
-    store.set_phase(APP, "d-1", Phase.PREPARED)
-    store.flip(APP, "d-1")
-    before = held()
-    with pytest.raises(StateConflict, match=r"d-1 is flipped but not retired.*stack a may be half retired") as caught:
-        store.begin(APP, "d-2", A)
-    assert held() == before
-    assert caught.value.record is not None
-    assert caught.value.record.phase is Phase.FLIPPED
+    with pytest.raises(StateConflict, match="it has not ended"):
+        store.mark_settled(APP, "d-1")
+    store.finish(APP, "d-1", Phase.ROLLED_BACK)  # from preparing: a deployment stopped mid-prepare
+    assert store.mark_settled(APP, "d-1").settled
 
 
 def test_a_late_begin_of_an_ended_deployment_is_refused(store: StateStore) -> None:

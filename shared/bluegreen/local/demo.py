@@ -1,19 +1,28 @@
-"""``bluegreen demo``: two whole deployments on the embedded emulator, through the real handlers.
+"""``bluegreen demo``: three deployments on the embedded emulator, through the real handlers.
 
 It starts the emulator, seeds the ``orders`` application (stack a live and working, stack b retired;
-messages in the queues, Aurora readers), puts the plan in SSM as a real install would, then runs two
-deployments (a → b, then b → a). Each deployment calls the real ``before_allow_traffic`` and
-``after_allow_traffic`` Lambda handlers (from ``handlers/`` when run from the repository; the same
-code, :func:`bluegreen.entry.hook_handler`, otherwise) with CodeDeploy's event, shows every step as it
-runs, the status each hook reported to CodeDeploy, and both stacks side by side before and after.
+messages in the queues, Aurora readers), puts the plan in SSM as a real install would, then runs three
+deployments. Each calls the real Lambda handlers (from ``handlers/`` when run from the repository; the
+same code, :mod:`bluegreen.entry`'s factories, otherwise) with CodeDeploy's events, shows every step as
+it runs, what each handler reported, and both stacks side by side before and after:
+
+1. a → b and 2. b → a: CodeDeploy calls ``before_allow_traffic`` then ``after_allow_traffic``; both
+   report Succeeded, and the deployment succeeds.
+3. a → b again, stopped by its canary alarm: ``before_allow_traffic`` prepares stack b, then CodeDeploy
+   stops the deployment (it rolls the traffic back and never calls AfterAllowTraffic), leaving both
+   stacks working. Its STOP state-change event goes to the real ``deployment_state_changed`` handler,
+   which settles the deployment: stack b back to retired, the record's deployment rolled back.
+
 Last, Aurora auto scaling "adds" a reader to the live cluster and the RDS event handlers tag it and
-turn Performance Insights on.
+turn Performance Insights on. The demo succeeds (exit code 0) when every outcome was the expected one
+and, at the end, the record and what AWS holds agree: a live and working, b retired.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -22,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,6 +40,11 @@ from bluegreen import render
 from bluegreen.aws import make_client
 from bluegreen.local.emulator import PLAN_PARAMETER, Emulator
 from bluegreen.local.seed import World, seed_world
+from bluegreen.refs import StackReference
+from bluegreen.state import Phase
+
+if TYPE_CHECKING:
+    from bluegreen.status import StatusReport
 
 REGION = "eu-central-1"
 STACK_NAME = "bluegreen-demo"
@@ -49,6 +63,18 @@ class _Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return int(self.seconds * 1000)
+
+
+@contextmanager
+def _logger_level(name: str, level: int) -> Iterator[None]:
+    """The logger ``name`` at ``level`` while the block runs."""
+    found = logging.getLogger(name)
+    saved = found.level
+    found.setLevel(level)
+    try:
+        yield
+    finally:
+        found.setLevel(saved)
 
 
 @contextmanager
@@ -78,13 +104,14 @@ def _handler(module: str) -> Handler:
     try:
         found: Handler = importlib.import_module(module).handler
     except ModuleNotFoundError:  # installed without the repository: the same doors the handler files open
-        from bluegreen.entry import hook_handler  # noqa: PLC0415
+        from bluegreen.entry import deployment_events_handler, hook_handler  # noqa: PLC0415
         from bluegreen.hooks import Flow  # noqa: PLC0415
         from bluegreen.rds_entry import RdsFunction, rds_handler  # noqa: PLC0415
 
         doors: dict[str, Callable[[], Handler]] = {
             "before_allow_traffic": lambda: hook_handler(Flow.PREPARE),
             "after_allow_traffic": lambda: hook_handler(Flow.RETIRE),
+            "deployment_state_changed": deployment_events_handler,
             "rds_apply_tags": lambda: rds_handler(RdsFunction.APPLY_TAGS),
             "rds_enable_performance_insights": lambda: rds_handler(RdsFunction.ENABLE_PERFORMANCE_INSIGHTS),
         }
@@ -102,18 +129,22 @@ class Demo:
         self.ok = True
         self.functions: dict[str, str] = {}
 
-    def create_hook_functions(self) -> None:
-        """The two hook functions, as the template makes them (the emulator queues their re-invocations)."""
+    def create_functions(self) -> None:
+        """The hook and deployment-events functions, as the template makes them (their re-invocations are queued)."""
         iam, lam = make_client("iam", region=REGION), make_client("lambda", region=REGION)
         role = iam.create_role(RoleName="bluegreen-hooks", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        for suffix in ("prepare", "retire"):
-            name = f"CodeDeployHook_{STACK_NAME}_{suffix}"
+        names = {
+            "prepare": f"CodeDeployHook_{STACK_NAME}_prepare",
+            "retire": f"CodeDeployHook_{STACK_NAME}_retire",
+            "events": f"{STACK_NAME}-deployment-events",
+        }
+        for key, name in names.items():
             created = lam.create_function(
                 FunctionName=name, Runtime="python3.13", Role=role, Handler="x.handler", Code={"ZipFile": b"PK"}
             )
-            self.functions[suffix] = created["FunctionArn"]
+            self.functions[key] = created["FunctionArn"]
 
-    def show_stacks(self, title: str) -> None:
+    def show_stacks(self, title: str) -> StatusReport:
         """Both stacks side by side, read from the emulator the way ``bluegreen status`` reads AWS."""
         from bluegreen.entry import runtime  # noqa: PLC0415 - after the environment is set
         from bluegreen.status import collect_status  # noqa: PLC0415
@@ -122,6 +153,30 @@ class Demo:
         report = collect_status(rt.plan, rt.toolbox, rt.store)
         self.console.rule(f"[bold]{title}")
         self.console.print(render.status_table(report))
+        return report
+
+    @contextmanager
+    def _steps(self) -> Iterator[None]:
+        """Show every step event a handler sends while the block runs (the hooks' ``entry.listeners``)."""
+        from bluegreen import entry  # noqa: PLC0415
+
+        with render.Progress(self.console, []) as progress:
+            entry.listeners.append(progress.event)
+            try:
+                yield
+            finally:
+                entry.listeners.remove(progress.event)
+
+    def _continue(self, handler: Handler, context: _Context, result: dict[str, Any], key: str) -> dict[str, Any]:
+        """Run the handler's async re-invocations (the emulator holds them) while ``result[key]`` says it continues."""
+        for _ in range(50):
+            if str(result.get(key, "")).lower() != "continued":
+                break
+            mine = [i for i in self.emulator.take_invocations() if i.function_arn == context.invoked_function_arn]
+            if not mine:
+                break
+            result = handler(mine[-1].event, context)
+        return result
 
     def hook(self, module: str, deployment: str, suffix: str) -> None:
         """Call one hook handler with CodeDeploy's event; show its steps and the status it reported."""
@@ -129,25 +184,11 @@ class Demo:
         execution = f"{deployment}-{suffix}-{uuid.uuid4().hex[:8]}"
         event = {"DeploymentId": deployment, "LifecycleEventHookExecutionId": execution}
         context = _Context(f"CodeDeployHook_{STACK_NAME}_{suffix}", self.functions[suffix], aws_request_id=execution)
-        from bluegreen import entry  # noqa: PLC0415
-
         started = time.monotonic()
         self.console.print(f"[bold cyan]{module}[/]  deployment {deployment}")
-        with render.Progress(self.console, []) as progress:
-            entry.listeners.append(progress.event)
-            try:
-                result = handler(event, context)
-                for _ in range(50):  # the emulator holds the hook's async re-invocations: run them here
-                    if result.get("status") != "Continued":
-                        break
-                    mine = [
-                        i for i in self.emulator.take_invocations() if i.function_arn == context.invoked_function_arn
-                    ]
-                    if not mine:
-                        break
-                    result = handler(mine[-1].event, context)
-            finally:
-                entry.listeners.remove(progress.event)
+        with self._steps():
+            result = handler(event, context)
+            result = self._continue(handler, context, result, "status")
         reported = self.emulator.hook_statuses.get(execution, "nothing")
         mark = "[green]" if reported == "Succeeded" else "[red]"
         self.console.print(
@@ -156,9 +197,64 @@ class Demo:
         self.ok = self.ok and reported == "Succeeded"
 
     def deploy(self, deployment: str) -> None:
-        """One deployment: prepare the replacement, then retire the old stack."""
+        """One deployment: CodeDeploy starts it, calls prepare, then retire; it succeeds."""
+        self.emulator.deployments.create(deployment)
         self.hook("before_allow_traffic", deployment, "prepare")
         self.hook("after_allow_traffic", deployment, "retire")
+        self.emulator.deployments.succeed(deployment)
+
+    def state_changed(self, deployment: str, state: str) -> str:
+        """Deliver CodeDeploy's state-change event to the deployment-events handler; show its steps and outcome."""
+        handler = _handler("deployment_state_changed")
+        event = self.emulator.deployments.state_change_event(deployment, state, region=REGION)
+        context = _Context(f"{STACK_NAME}-deployment-events", self.functions["events"], aws_request_id=event["id"])
+        started = time.monotonic()
+        self.console.print(f"[bold cyan]deployment_state_changed[/]  {state} of deployment {deployment} (EventBridge)")
+        try:
+            with self._steps(), _logger_level("bluegreen", logging.ERROR):  # its warnings: the outcome line says it
+                result: dict[str, Any] = handler(event, context)
+                result = self._continue(handler, context, result, "outcome")
+        except Exception as exc:  # noqa: BLE001 - shown, and the demo fails
+            self.console.print(f"  [red]raised {type(exc).__name__}:[/] {render.esc(exc)}")
+            self.ok = False
+            return "raised"
+        outcome = str(result.get("outcome"))
+        mark = "[green]" if outcome == "settled" else "[red]"
+        self.console.print(
+            f"  outcome {mark}{outcome}[/]  ({time.monotonic() - started:.1f}s) {render.esc(result.get('message', ''))}"
+        )
+        return outcome
+
+    def stopped_deployment(self, deployment: str) -> None:
+        """A deployment the canary alarm stops after prepare; the STOP event settles it: b back to retired."""
+        self.emulator.deployments.create(deployment)
+        self.hook("before_allow_traffic", deployment, "prepare")
+        self.console.print(
+            f"[bold yellow]the canary alarm goes off:[/] CodeDeploy stops {deployment} and rolls the traffic back "
+            "to stack a; it never calls AfterAllowTraffic"
+        )
+        self.emulator.deployments.stop(deployment)
+        self.show_stacks(f"{deployment} stopped: both stacks working (the danger: b still consumes beside a)")
+        outcome = self.state_changed(deployment, "STOP")
+        report = self.show_stacks(f"after {deployment} settled: a live and working, b's consumers and workers off")
+        problems = ([] if outcome == "settled" else [f"outcome {outcome}, not settled"]) + _settled_problems(
+            report, deployment
+        )
+        record = report.record
+        if record is not None:
+            settled = "settled" if record.settled else "not settled"
+            self.console.print(
+                f"record: live {record.live} · deployment {record.deployment_id} {record.phase} · {settled}"
+            )
+        clusters = [row.stack(StackReference.B) for row in report.resources if row.service == "aurora"]
+        if any(side.mode != "off" for side in clusters):
+            names = ", ".join(f"{side.name} ({side.state})" for side in clusters)
+            self.console.print(
+                f"[dim]stack b's Aurora cluster stays started (undoing a prepare does not stop it): {names}[/]"
+            )
+        for problem in problems:
+            self.console.print(f"  [red]✗ {render.esc(problem)}[/]")
+        self.ok = self.ok and not problems
 
     def new_reader(self) -> None:
         """Aurora auto scaling adds a reader to the live cluster; the RDS handlers tag it and turn PI on."""
@@ -199,8 +295,37 @@ class Demo:
         self.ok = self.ok and tags.get("Role") == "Reader" and tags.get("team") == "orders" and insights
 
 
+def _settled_problems(report: StatusReport, deployment: str) -> list[str]:
+    """What differs from a stopped deployment settled, in the record and in what AWS holds.
+
+    The record: live a, ``deployment`` rolled back and settled. AWS: stack a working; stack b's
+    workers at 0, subscription disabled, and every other switch the prepare turned on off again
+    (its Aurora cluster aside: undoing a prepare does not stop it).
+    """
+    a, b = StackReference.A, StackReference.B
+    record = report.record
+    problems: list[str] = []
+    if record is None:
+        return ["no record"]
+    if record.live is not a:
+        problems.append(f"the record says live {record.live}, not a")
+    if record.deployment_id != deployment or record.phase is not Phase.ROLLED_BACK or not record.settled:
+        problems.append(f"the record holds {record.describe()}, not {deployment} rolled-back and settled")
+    if report.condition(a) != "working":
+        problems.append(f"stack a is {report.condition(a)}, not working")
+    for row in report.resources:
+        side = row.stack(b)
+        if row.switch and row.service != "aurora" and side.mode != "off":
+            problems.append(f"{row.id} of stack b: {side.state}, not off")
+        if row.service == "ecs" and side.data.get("desired_count") != 0:
+            problems.append(f"{row.id} of stack b: {side.state}, not desired 0")
+        if row.service == "sns" and side.data.get("enabled") is not False:
+            problems.append(f"{row.id} of stack b: {side.state}, not disabled")
+    return problems
+
+
 def run_demo(*, region: str = REGION) -> int:
-    """Run the whole demo; 0 when every hook reported Succeeded and the new reader was handled."""
+    """Run the whole demo; 0 when every outcome was the expected one and the stacks ended as they should."""
     started = time.monotonic()
     with Emulator(region=region) as emulator:
         world = seed_world(region)
@@ -212,7 +337,7 @@ def run_demo(*, region: str = REGION) -> int:
             demo = Demo(emulator, world)
             demo.console.rule("[bold]bluegreen demo — the orders application on the embedded emulator")
             demo.console.print(f"emulator at {emulator.endpoint}; plan in SSM {PLAN_PARAMETER}; no AWS account used")
-            demo.create_hook_functions()
+            demo.create_functions()
             demo.show_stacks("before: stack a live, stack b retired")
             demo.console.rule("[bold]deployment 1: a → b")
             demo.deploy("d-demo-1")
@@ -220,7 +345,9 @@ def run_demo(*, region: str = REGION) -> int:
             demo.console.rule("[bold]deployment 2: b → a")
             demo.deploy("d-demo-2")
             demo.show_stacks("after deployment 2: a live again, b retired")
+            demo.console.rule("[bold]deployment 3: a → b, stopped by its canary alarm")
+            demo.stopped_deployment("d-demo-3")
             demo.new_reader()
-            verdict = "[bold green]every hook reported Succeeded" if demo.ok else "[bold red]something failed"
+            verdict = "[bold green]every outcome was the expected one" if demo.ok else "[bold red]something failed"
             demo.console.rule(f"{verdict}[/] in {time.monotonic() - started:.1f}s")
             return 0 if demo.ok else 1

@@ -96,6 +96,7 @@ from bluegreen.plan.model import (
 )
 from bluegreen.plan.model import AuroraOnRetire as AuroraOnRetire  # the entries' type aliases, public as before
 from bluegreen.plan.model import DynamoOnRetire as DynamoOnRetire
+from bluegreen.plan.snapshot import plan_from_snapshot, plan_snapshot
 
 __all__ = [
     "PLAN_CACHE_SECONDS",
@@ -120,4 +121,6 @@ __all__ = [
     "load_plan_from_env",
     "load_plan_text",
     "parse_plan",
+    "plan_from_snapshot",
+    "plan_snapshot",
 ]

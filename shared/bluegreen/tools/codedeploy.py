@@ -1,10 +1,13 @@
-"""CodeDeploy: report the outcome of a lifecycle hook execution."""
+"""CodeDeploy: report the outcome of a lifecycle hook execution, and read what CodeDeploy says of a deployment."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.exceptions import ClientError
@@ -60,3 +63,115 @@ class CodeDeployReporter:
             raise
         logger.info("reported %s for hook execution %s of %s", value, execution_id, deployment_id)
         return True
+
+
+#: Deployment statuses after which CodeDeploy has moved on: the deployment will never call a hook again.
+ENDED_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
+#: ``creator`` of a deployment that CodeDeploy (or CloudFormation) made to roll another one back.
+ROLLBACK_CREATORS = frozenset({"codeDeployRollback", "CloudFormationRollback"})
+#: The lifecycle events each hook can be wired at (prepare: BeforeAllowTraffic for Lambda, BeforeInstall for ECS).
+PREPARE_EVENTS = ("BeforeAllowTraffic", "BeforeInstall")
+RETIRE_EVENTS = ("AfterAllowTraffic",)
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """What ``GetDeployment`` says of one deployment: where it belongs, its status, and what it rolls back.
+
+    ``rollback_of`` is ``rollbackInfo.rollbackTriggeringDeploymentId`` (on a rollback deployment: the
+    deployment it undoes); ``rolled_back_by`` is ``rollbackInfo.rollbackDeploymentId`` (on a deployment
+    that failed or was stopped: the rollback CodeDeploy started for it).
+    """
+
+    deployment_id: str
+    application: str
+    group: str
+    status: str
+    creator: str = "user"
+    rollback_of: str | None = None
+    rolled_back_by: str | None = None
+    compute_platform: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        """True once CodeDeploy has ended the deployment: Succeeded, Failed or Stopped (not Ready or Baking)."""
+        return self.status in ENDED_STATUSES
+
+    @property
+    def is_rollback(self) -> bool:
+        """True for a deployment CodeDeploy or CloudFormation made to roll another one back."""
+        return self.creator in ROLLBACK_CREATORS and bool(self.rollback_of)
+
+    def describe(self) -> str:
+        """``d-1 of orders/orders-dg (Stopped)`` — for messages."""
+        return f"{self.deployment_id} of {self.application}/{self.group} ({self.status})"
+
+    @classmethod
+    def from_response(cls, info: Mapping[str, Any]) -> DeploymentInfo:
+        """From ``GetDeployment``'s ``deploymentInfo``."""
+        rollback = info.get("rollbackInfo") or {}
+        return cls(
+            deployment_id=str(info.get("deploymentId", "")),
+            application=str(info.get("applicationName", "")),
+            group=str(info.get("deploymentGroupName", "")),
+            status=str(info.get("status", "")),
+            creator=str(info.get("creator") or "user"),
+            rollback_of=rollback.get("rollbackTriggeringDeploymentId") or None,
+            rolled_back_by=rollback.get("rollbackDeploymentId") or None,
+            compute_platform=info.get("computePlatform"),
+        )
+
+
+class CodeDeployDeployments:
+    """Reads deployments from CodeDeploy: ``GetDeployment``, and the lifecycle events of its target."""
+
+    def __init__(self, *, region: str | None = None, session: boto3.Session | None = None) -> None:
+        """Remember the region (the hooks' own: CodeDeploy calls a hook in its region); no client yet."""
+        self.region = region
+        self.session = session
+        self._client: CodeDeployClient | None = None
+
+    @property
+    def client(self) -> CodeDeployClient:
+        """The CodeDeploy client, made once."""
+        if self._client is None:
+            self._client = cast("CodeDeployClient", make_client("codedeploy", region=self.region, session=self.session))
+        return self._client
+
+    def get(self, deployment_id: str) -> DeploymentInfo | None:
+        """``GetDeployment``: the deployment, or None when CodeDeploy does not know it (a run by hand).
+
+        Any other error (throttling past the retries, access denied) raises.
+        """
+        try:
+            found = self.client.get_deployment(deploymentId=deployment_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in (
+                "DeploymentDoesNotExistException",
+                "InvalidDeploymentIdException",
+            ):
+                return None
+            raise
+        return DeploymentInfo.from_response(cast("Mapping[str, Any]", found.get("deploymentInfo") or {}))
+
+    def lifecycle_started(self, deployment_id: str, names: tuple[str, ...]) -> float | None:
+        """When CodeDeploy started the lifecycle event ``names`` (epoch seconds) that is in progress, or None.
+
+        ``ListDeploymentTargets`` then ``GetDeploymentTarget`` (Lambda and ECS targets list their lifecycle
+        events with start times). Best effort: anything missing or any error gives None (logged).
+        """
+        try:
+            targets = self.client.list_deployment_targets(deploymentId=deployment_id).get("targetIds") or []
+            starts: list[float] = []
+            for target_id in targets[:5]:
+                found = self.client.get_deployment_target(deploymentId=deployment_id, targetId=target_id)
+                target = cast("Mapping[str, Any]", found.get("deploymentTarget") or {})
+                body = target.get("lambdaTarget") or target.get("ecsTarget") or {}
+                for event in body.get("lifecycleEvents") or []:
+                    start = event.get("startTime")
+                    if event.get("lifecycleEventName") in names and isinstance(start, datetime):
+                        starts.append(start.timestamp())
+            return min(starts) if starts else None
+        except Exception:  # the deadline then counts from the first start we saw
+            logger.warning("could not read the lifecycle start of %s", deployment_id, exc_info=True)
+            return None

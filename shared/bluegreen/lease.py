@@ -1,0 +1,162 @@
+"""One runner at a time per application: a lease in the live-stack table.
+
+Whoever changes the stacks — a hook execution, the deployment-events handler, ``bluegreen run`` —
+first takes the application's lease, an item ``<application>#lease`` of the live-stack table::
+
+    owner          a token of the holder (random; a hook hands it to its own continuation)
+    holder         who holds it, for messages ("after-allow-traffic hook execution e-1 of d-1")
+    execution      the hook execution id of the holder ("" for others): a second delivery of the same
+                   execution, finding its twin at work, returns without acting (the twin reports)
+    lease_expires  epoch seconds: when the holder's own invocation ends (Lambda's remaining time)
+    expires_at     a day later: DynamoDB's TTL deletes leases nobody released
+
+It is taken with one conditional ``UpdateItem`` — free (no owner), expired, or already ours — and
+released with another (``REMOVE owner`` on condition that it is still ours), also when the holder
+raises. A Lambda retry after a crash or a timeout finds it released or expired. A lease that cannot
+be written is not ignored: :meth:`Lease.acquire` raises, and the runner does not act.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from botocore.exceptions import ClientError
+
+from bluegreen.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+#: How long an unreleased lease item stays in the table after it expired (TTL on ``expires_at``).
+_CLEANUP_SECONDS = 86_400
+
+
+def lease_key(application: str) -> str:
+    """The key of the application's lease item: ``<application>#lease``."""
+    return f"{application}#lease"
+
+
+def new_token() -> str:
+    """A fresh owner token."""
+    return secrets.token_hex(12)
+
+
+@dataclass(frozen=True)
+class LeaseHeld:
+    """The lease is held by another runner: who, for which hook execution ("" for none), until when."""
+
+    holder: str
+    execution: str
+    expires: float
+
+    def describe(self, now: float) -> str:
+        """``held by <holder> for another 12s`` — for messages."""
+        return f"held by {self.holder} for another {max(0.0, self.expires - now):.0f}s"
+
+
+class Lease:
+    """The lease of one application, for one owner token (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        application: str,
+        *,
+        owner: str,
+        holder: str,
+        execution: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Nothing is written until :meth:`acquire`."""
+        self.store = store
+        self.application = application
+        self.owner = owner
+        self.holder = holder
+        self.execution = execution
+        self.clock = clock
+        self.held = False
+
+    def acquire(self, expires: float) -> LeaseHeld | None:
+        """Take (or renew) the lease until ``expires``; None when taken, else who holds it.
+
+        Raises what DynamoDB raises otherwise: a lease that cannot be written must stop the runner.
+        """
+        now = self.clock()
+        try:
+            self.store.client.update_item(
+                TableName=self.store.table_name,
+                Key={"application": {"S": lease_key(self.application)}},
+                UpdateExpression=(
+                    "SET #owner = :me, holder = :holder, execution = :exec, lease_expires = :until, expires_at = :ttl"
+                ),
+                ConditionExpression="attribute_not_exists(#owner) OR #owner = :me OR lease_expires < :now",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":me": {"S": self.owner},
+                    ":holder": {"S": self.holder},
+                    ":exec": {"S": self.execution},
+                    ":until": {"N": repr(float(expires))},
+                    ":ttl": {"N": str(int(expires) + _CLEANUP_SECONDS)},
+                    ":now": {"N": repr(float(now))},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return _held(cast("dict[str, Any]", error.response.get("Item") or {}))
+        self.held = True
+        return None
+
+    def release(self) -> None:
+        """Give the lease back when it is still ours; a failure is logged (it expires with the invocation)."""
+        if not self.held:
+            return
+        self.held = False
+        try:
+            self.store.client.update_item(
+                TableName=self.store.table_name,
+                Key={"application": {"S": lease_key(self.application)}},
+                UpdateExpression="REMOVE #owner, holder, execution, lease_expires",
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":me": {"S": self.owner}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                logger.warning(
+                    "%s: the lease of %s had already passed to another runner", self.application, self.holder
+                )
+            else:
+                logger.exception(
+                    "%s: could not release the lease of %s (it expires by itself)", self.application, self.holder
+                )
+        except Exception:
+            logger.exception(
+                "%s: could not release the lease of %s (it expires by itself)", self.application, self.holder
+            )
+
+    def current(self) -> LeaseHeld | None:
+        """Who holds the lease now (strongly consistent read), or None when nobody does."""
+        found = self.store.client.get_item(
+            TableName=self.store.table_name,
+            Key={"application": {"S": lease_key(self.application)}},
+            ConsistentRead=True,
+        )
+        item = found.get("Item") or {}
+        if "owner" not in item:
+            return None
+        held = _held(item)
+        return held if held.expires >= self.clock() else None
+
+
+def _held(item: dict[str, Any]) -> LeaseHeld:
+    return LeaseHeld(
+        holder=str(item.get("holder", {}).get("S", "another runner")),
+        execution=str(item.get("execution", {}).get("S", "")),
+        expires=float(item.get("lease_expires", {}).get("N", "0")),
+    )
