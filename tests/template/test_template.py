@@ -49,6 +49,7 @@ DESTRUCTIVE_ACTIONS = frozenset(
         "lambda:DeleteEventSourceMapping",
         "rds:ModifyDBInstance",
         "rds:AddTagsToResource",
+        "rds:StartDBCluster",
     )
 )
 
@@ -64,6 +65,9 @@ UNSCOPABLE_ACTIONS = frozenset(
         "cloudwatch:GetMetricData",
         "application-autoscaling:DescribeScalableTargets",
         "application-autoscaling:RegisterScalableTarget",
+        # The Service Authorization Reference lists no resource type for these two.
+        "codedeploy:GetDeploymentTarget",
+        "codedeploy:ListDeploymentTargets",
     )
 )
 CONDITIONED_ON_STAR = frozenset({"lambda:createeventsourcemapping", "application-autoscaling:registerscalabletarget"})
@@ -77,6 +81,15 @@ RDS_FUNCTIONS = {
     "RdsPerformanceInsightsFunction": ("rds_enable_performance_insights.handler", "-rds-perf-insights"),
     "RdsKeepRetiredStoppedFunction": ("rds_keep_retired_stopped.handler", "-rds-keep-stopped"),
 }
+#: The function CodeDeploy's deployment state-change events invoke: handler, and the name after the stack name.
+DEPLOYMENT_EVENTS = "DeploymentEventsFunction"
+DEPLOYMENT_EVENTS_HANDLER, DEPLOYMENT_EVENTS_SUFFIX = "deployment_state_changed.handler", "-deployment-events"
+#: The deployment group ARN pattern CodeDeploy authorizes GetDeployment (and the hook report) on.
+DEPLOYMENT_GROUPS = "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:*"
+#: What the state-change sample events hold (EventBridge envelope, CodeDeploy detail).
+EVENTBRIDGE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+CODEDEPLOY_DETAIL_KEYS = {"region", "application", "deploymentGroup", "deploymentId", "state", "instanceGroupId"}
+
 #: The keys RDS writes into the JSON message of its SNS notifications.
 RDS_MESSAGE_KEYS = {"Event Source", "Event Time", "Identifier Link", "Source ID", "Source ARN", "Event Message"}
 
@@ -214,6 +227,31 @@ def test_hook_may_report_read_the_plan_and_write_the_record(resources: dict[str,
     assert all(grants(record[0], f"dynamodb:{a}") for a in ("getitem", "putitem", "updateitem"))
     # The per-service tools come from the shared managed policy.
     assert {"Ref": "HookToolsPolicy"} in resources[logical_id]["Properties"]["Policies"]
+
+
+@pytest.mark.parametrize("logical_id", list(HOOKS))
+def test_hook_may_read_its_deployment_and_targets_as_codedeploy_authorizes_them(
+    resources: dict[str, Any], logical_id: str
+) -> None:
+    mine = [statement for owner, statement in iam_statements(resources) if owner == logical_id]
+    scopes = {
+        # Service Authorization Reference: GetDeployment has resource type deploymentgroup; the
+        # two target actions list none, so only "*" can match them.
+        "codedeploy:getdeployment": [DEPLOYMENT_GROUPS],
+        "codedeploy:getdeploymenttarget": ["*"],
+        "codedeploy:listdeploymenttargets": ["*"],
+    }
+    for action, expected in scopes.items():
+        granted = [resource for s in mine if grants(s, action) for resource in resource_strings(s)]
+        assert granted == expected, (action, granted)
+        assert all("Condition" not in s for s in mine if grants(s, action)), action
+    # "*" carries the two target reads only, never GetDeployment or anything that writes.
+    for statement in mine:
+        if "*" in resource_strings(statement):
+            assert {a.lower() for a in as_list(statement["Action"])} == {
+                "codedeploy:getdeploymenttarget",
+                "codedeploy:listdeploymenttargets",
+            }
 
 
 @pytest.mark.parametrize("logical_id", list(HOOKS))
@@ -446,6 +484,7 @@ def test_rds_functions_may_change_auto_scaled_readers_and_managed_clusters_only(
         "rds:modifydbinstance": ":db:application-autoscaling-*",
         "rds:addtagstoresource": ":db:application-autoscaling-*",
         "rds:stopdbcluster": ":cluster:${ManagedNamePrefix}*",
+        "rds:startdbcluster": ":cluster:${ManagedNamePrefix}*",
     }
     for action, suffix in rds_names.items():
         granted = [
@@ -478,6 +517,20 @@ def test_only_the_keep_stopped_function_reads_the_record_and_reinvokes_itself(re
     assert invoke == [f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"]
 
 
+def test_only_the_keep_stopped_function_may_start_a_cluster_and_only_a_managed_one(resources: dict[str, Any]) -> None:
+    # It starts back a cluster it was stopping when a deployment began that needs it.
+    starting = {
+        owner: resource_strings(statement)
+        for owner, statement in iam_statements(resources)
+        if owner in RDS_FUNCTIONS and grants(statement, "rds:startdbcluster")
+    }
+    assert starting == {
+        "RdsKeepRetiredStoppedFunction": [
+            "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${ManagedNamePrefix}*"
+        ]
+    }
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -508,6 +561,153 @@ def test_sample_event_is_an_sns_event_as_lambda_receives_it(name: str) -> None:
             json.loads(sns["Message"])
 
 
+# --- deployment events ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def state_rule(resources: dict[str, Any]) -> dict[str, Any]:
+    """The properties of the deployment-events function's one event: the EventBridge rule."""
+    events = resources[DEPLOYMENT_EVENTS]["Properties"]["Events"]
+    assert len(events) == 1
+    (event,) = events.values()
+    assert event["Type"] == "EventBridgeRule"  # SAM makes the rule, its target and the invoke permission
+    found: dict[str, Any] = event["Properties"]
+    return found
+
+
+def test_deployment_events_function_is_named_for_the_stack_and_has_its_log_group(resources: dict[str, Any]) -> None:
+    resource = resources[DEPLOYMENT_EVENTS]
+    props = resource["Properties"]
+    assert resource["Type"] == "AWS::Serverless::Function"
+    assert props["FunctionName"] == {"Fn::Sub": f"${{AWS::StackName}}{DEPLOYMENT_EVENTS_SUFFIX}"}
+    assert len(f"{'s' * MAX_STACK_NAME}{DEPLOYMENT_EVENTS_SUFFIX}") <= 64
+    assert props["Handler"] == DEPLOYMENT_EVENTS_HANDLER
+    assert props["CodeUri"] == "handlers/"
+    assert props["Timeout"] == 900
+    handler_file = ROOT / "handlers" / f"{DEPLOYMENT_EVENTS_HANDLER.removesuffix('.handler')}.py"
+    assert "from bluegreen.entry import deployment_events_handler" in handler_file.read_text()
+    groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert [g["Properties"]["LogGroupName"] for g in groups].count(
+        {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}{DEPLOYMENT_EVENTS_SUFFIX}"}
+    ) == 1
+
+
+def test_every_function_has_a_log_group_with_the_retention(resources: dict[str, Any]) -> None:
+    groups = {
+        json.dumps(r["Properties"]["LogGroupName"]): r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"
+    }
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    assert len(groups) == len(functions) == len(HOOKS) + len(RDS_FUNCTIONS) + 1
+    for function in functions:
+        name = function["Properties"]["FunctionName"]["Fn::Sub"]
+        group = groups[json.dumps({"Fn::Sub": f"/aws/lambda/{name}"})]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert group["DeletionPolicy"] == "Delete"
+
+
+def test_the_rule_matches_codedeploys_deployment_ends_only(state_rule: dict[str, Any]) -> None:
+    pattern = state_rule["Pattern"]
+    assert pattern["source"] == ["aws.codedeploy"]
+    assert pattern["detail-type"] == ["CodeDeploy Deployment State-change Notification"]
+    assert set(pattern["detail"]) == {"state"}
+    assert sorted(pattern["detail"]["state"]) == ["FAILURE", "STOP", "SUCCESS"]  # not START nor READY
+    assert "EventBusName" not in state_rule  # CodeDeploy sends to the default bus
+    # No Input/InputPath/InputTransformer: the function gets the event as EventBridge has it.
+    assert not {"Input", "InputPath", "InputTransformer"} & set(state_rule)
+
+
+def test_the_rule_is_named_as_the_on_failure_queue_policy_names_it(
+    resources: dict[str, Any], state_rule: dict[str, Any]
+) -> None:
+    name = state_rule["RuleName"]["Fn::Sub"]
+    assert name == "${AWS::StackName}-deployment-state"
+    assert len(name.replace("${AWS::StackName}", "s" * MAX_STACK_NAME)) <= 64
+    statements = resources["OnFailureQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (events,) = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert events["Effect"] == "Allow"
+    assert events["Action"] == "sqs:SendMessage"
+    assert events["Resource"] == {"Fn::GetAtt": ["OnFailureQueue", "Arn"]}
+    assert events["Condition"] == {
+        "ArnEquals": {
+            "aws:SourceArn": {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{name}"
+            }
+        }
+    }
+    # Nobody else is let in: the secure-transport deny and this one statement.
+    assert len(statements) == 2
+    assert [s["Effect"] for s in statements if s is not events] == ["Deny"]
+
+
+def test_undeliverable_events_are_retried_then_go_to_the_on_failure_queue(state_rule: dict[str, Any]) -> None:
+    assert state_rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["OnFailureQueue", "Arn"]}}
+    retry = state_rule["RetryPolicy"]
+    assert 0 < retry["MaximumRetryAttempts"] <= 185  # EventBridge's limits
+    assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
+
+
+def test_deployment_events_failed_async_invocations_go_to_the_on_failure_queue(resources: dict[str, Any]) -> None:
+    config = resources[DEPLOYMENT_EVENTS]["Properties"]["EventInvokeConfig"]
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["OnFailureQueue", "Arn"]},
+    }
+    assert config["MaximumRetryAttempts"] == 2
+    assert 3600 <= config["MaximumEventAgeInSeconds"] <= 21600  # Lambda's maximum
+
+
+def test_deployment_events_function_may_undo_read_the_plan_deployment_and_record(resources: dict[str, Any]) -> None:
+    props = resources[DEPLOYMENT_EVENTS]["Properties"]
+    # It undoes a prepare and puts back a retired stack: the hooks' per-service tools.
+    assert {"Ref": "HookToolsPolicy"} in props["Policies"]
+    mine = [statement for owner, statement in iam_statements(resources) if owner == DEPLOYMENT_EVENTS]
+    plan = [r for s in mine if grants(s, "ssm:getparameter") for r in resource_strings(s)]
+    assert plan == ["arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${PlanParameterName}"]
+    record = [s for s in mine if grants(s, "dynamodb:updateitem")]
+    assert record and all(s["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]} for s in record)
+    assert all(grants(record[0], f"dynamodb:{a}") for a in ("getitem", "putitem", "updateitem"))
+    deployment = [r for s in mine if grants(s, "codedeploy:getdeployment") for r in resource_strings(s)]
+    assert deployment == [DEPLOYMENT_GROUPS]
+    # Nothing on "*", and no hook report: the deployment is over when the function runs.
+    assert all("*" not in resource_strings(s) for s in mine)
+    assert not any(grants(s, "codedeploy:putlifecycleeventhookexecutionstatus") for s in mine)
+
+
+def test_deployment_events_function_reinvokes_itself_by_name(resources: dict[str, Any]) -> None:
+    name = resources[DEPLOYMENT_EVENTS]["Properties"]["FunctionName"]["Fn::Sub"]
+    invoke = [
+        resource
+        for owner, statement in iam_statements(resources)
+        if owner == DEPLOYMENT_EVENTS and grants(statement, "lambda:invokefunction")
+        for resource in resource_strings(statement)
+    ]
+    assert invoke == [f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"]
+
+
+@pytest.mark.parametrize("state", ["FAILURE", "STOP", "SUCCESS"])
+def test_sample_event_is_a_codedeploy_state_change_as_eventbridge_sends_it(
+    state: str, state_rule: dict[str, Any]
+) -> None:
+    event = json.loads((ROOT / "events" / f"codedeploy_state_change_{state.lower()}.json").read_text())
+    assert set(event) == EVENTBRIDGE_KEYS
+    assert event["version"] == "0"
+    assert event["source"] in state_rule["Pattern"]["source"]
+    assert event["detail-type"] in state_rule["Pattern"]["detail-type"]
+    detail = event["detail"]
+    assert set(detail) == CODEDEPLOY_DETAIL_KEYS
+    assert detail["state"] == state
+    assert re.fullmatch(r"d-[A-Z0-9]{9}", detail["deploymentId"])
+    assert detail["region"] == event["region"]
+    prefix = f"arn:aws:codedeploy:{event['region']}:{event['account']}"
+    assert event["resources"] == [
+        f"{prefix}:application:{detail['application']}",
+        f"{prefix}:deploymentgroup:{detail['application']}/{detail['deploymentGroup']}",
+    ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+    for uuid in (event["id"], detail["instanceGroupId"]):
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", uuid)
+
+
 # --- outputs ----------------------------------------------------------------------------------
 
 
@@ -526,6 +726,8 @@ def test_outputs_export_the_hooks_by_stack_name(template: dict[str, Any]) -> Non
     assert outputs["OnFailureQueueArn"]["Value"] == {"Fn::GetAtt": ["OnFailureQueue", "Arn"]}
     assert outputs["LayerArn"]["Value"] == {"Ref": "BlueGreenLayer"}
     assert outputs["RdsEventsTopicArn"]["Value"] == {"Ref": "RdsEventsTopic"}
+    assert outputs["DeploymentEventsFunctionName"]["Value"] == {"Ref": DEPLOYMENT_EVENTS}
+    assert outputs["DeploymentEventsFunctionArn"]["Value"] == {"Fn::GetAtt": [DEPLOYMENT_EVENTS, "Arn"]}
 
 
 # --- samconfig, examples, events ------------------------------------------------------------------
