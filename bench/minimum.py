@@ -12,10 +12,17 @@ first look. What counts as unavoidable:
   and prepare's last look that the replacement's clusters are still available (one filtered read);
 - the names the design requires to be looked up rather than built, once per resource per process:
   a function's ARN (``GetFunction``), a queue's URL (``GetQueueUrl``);
-- the record: prepare reads it once to decide (``begin``) and writes it three times (the hook's
-  first start, the deployment in flight, prepared) plus the report's record; retire writes the first
-  start, the flip, the finish and the report's record, and reads nothing (every write is conditional
-  and returns the item it was refused on); one ``PutLifecycleEventHookExecutionStatus`` per hook.
+- the record: each hook reads it once to decide (:func:`bluegreen.hooks.decide_for`); prepare writes it
+  three times (the hook's first start, the deployment in flight, prepared) plus the report's record;
+  retire writes the first start, the flip, the finish and the report's record (every write is
+  conditional and returns the item it was refused on); one ``PutLifecycleEventHookExecutionStatus``
+  per hook;
+- following the deployment: the application's lease, taken and released (two ``UpdateItem``); CodeDeploy
+  asked about the deployment at the start of the hook (``GetDeployment``) and, in retire, once more
+  before the first irreversible step; the lifecycle event's start time for the deadline
+  (``ListDeploymentTargets`` and ``GetDeploymentTarget``);
+- the fence: with the lease, one read of the record per wave of destructive steps that starts together
+  (retire: the reversible wave, the purges and unmaps, the deregistrations, the stops).
 
 Not in the minimum: a read that only decides whether an idempotent write is needed (``DescribeRule``
 before ``EnableRule``, ``DescribeScalableTargets`` before ``RegisterScalableTarget``), the same read
@@ -68,6 +75,7 @@ def _prepare(plan: Plan, r: StackReference, seen: SeededFacts) -> Counter[str]:
     # the record: first start, begin (read, write), prepared, the report's record; the report
     calls.update({"dynamodb:UpdateItem": 3, "dynamodb:GetItem": 1, "dynamodb:PutItem": 1})
     calls["codedeploy:PutLifecycleEventHookExecutionStatus"] += 1
+    calls.update(_following(Flow.PREPARE))
     calls["dynamodb:DescribeTable"] += len(plan.dynamodb)
     for _ in plan.aurora:
         # state, start, one poll; the live cluster's reader count; the replacement's min capacity
@@ -96,9 +104,12 @@ def _prepare(plan: Plan, r: StackReference, seen: SeededFacts) -> Counter[str]:
 
 def _retire(plan: Plan, o: StackReference, seen: SeededFacts) -> Counter[str]:
     calls: Counter[str] = Counter()
-    # the record: first start, flip, finish, the report's record; the report
-    calls["dynamodb:UpdateItem"] += 4
+    # the record: the decision's read; first start, flip, finish, the report's record; the report
+    calls.update({"dynamodb:UpdateItem": 4, "dynamodb:GetItem": 1})
     calls["codedeploy:PutLifecycleEventHookExecutionStatus"] += 1
+    calls.update(_following(Flow.RETIRE))
+    # the fence: one read per wave of destructive steps (reversible; purges and unmaps; deregistrations; stops)
+    calls["dynamodb:GetItem"] += _retire_waves(plan)
     calls["sns:SetSubscriptionAttributes"] += len(plan.sns)
     calls["lambda:GetFunction"] += len(_functions(plan, o))
     for lambda_entry in plan.lambda_:
@@ -132,6 +143,27 @@ def _retire(plan: Plan, o: StackReference, seen: SeededFacts) -> Counter[str]:
     return calls
 
 
+def _following(flow: Flow) -> Counter[str]:
+    """The calls that follow the deployment: the lease, CodeDeploy's view, the lifecycle start."""
+    return Counter(
+        {
+            "dynamodb:UpdateItem": 2,  # the lease: taken, released
+            "codedeploy:GetDeployment": 2 if flow is Flow.RETIRE else 1,
+            "codedeploy:ListDeploymentTargets": 1,
+            "codedeploy:GetDeploymentTarget": 1,
+        }
+    )
+
+
+def _retire_waves(plan: Plan) -> int:
+    """The waves of destructive steps a retire of the seeded plan starts, each fenced by one record read."""
+    waves = 1 if (plan.sns or plan.lambda_ or plan.ecs or plan.cloudwatch) else 0
+    waves += 1 if (plan.sqs or any(k.feeds for k in plan.kinesis)) else 0
+    waves += 1 if plan.kinesis else 0
+    waves += 1 if any(db.on_retire == "stop" for db in plan.aurora) else 0
+    return waves
+
+
 #: Why a call is made more often than the minimum, and the fix suggested — by flow and operation.
 REDUNDANT: dict[tuple[Flow, str], str] = {
     (Flow.PREPARE, "dynamodb:GetItem"): (
@@ -140,13 +172,9 @@ REDUNDANT: dict[tuple[Flow, str], str] = {
         "(`ReturnValues=ALL_NEW`), with the recorded `status` when there is one."
     ),
     (Flow.RETIRE, "dynamodb:GetItem"): (
-        "Mostly the fence, on purpose: it reads the record (strongly consistent) before *every* destructive "
-        "step, because a concurrent delivery of the same hook execution may have failed and put the old "
-        "stack back a moment ago (the reliability tests found that a record reused for even a second let "
-        "a purge or a stop hit the stack serving again). Also `run_retire` reads the record before `flip`, "
-        "and `finish` reads again. Fix without losing the guarantee: a per-execution lease (a conditional "
-        "owner token on the report item) so that only one delivery runs at a time — then one read per "
-        "wave would do; and flip first, deciding from its conditional answer."
+        "`finish` reads the record before its conditional write (to decide the history entry), and a wave "
+        "the engine starts in two batches (a step that became ready a moment later) is fenced twice. Fix: "
+        "finish from the record the flip returned, with the history appended by the conditional write."
     ),
     (Flow.PREPARE, "rds:DescribeDBClusters"): (
         "`AuroraTools.start_database` reads the state that `_aurora_ready` has just read; and the last look "

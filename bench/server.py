@@ -41,6 +41,7 @@ def main() -> int:
             emulator.set_latency(0)
             emulator.reset()
             world = seed_world(REGION, pairs=int(request["seed"]))
+            emulator.deployments.ensure("d-bench")  # the deployment CodeDeploy runs (the hooks ask about it)
             emulator.set_latency(float(request.get("latency_ms", 0)))
             _reply({"plan": world.plan, "state_table": world.state_table, "seconds": time.perf_counter() - started})
     return 0

@@ -92,8 +92,8 @@ def render(data: dict[str, Any]) -> str:
             "deployment and never back by a duplicate; no destructive call on the live stack; one status "
             "per execution; nothing left half-done",
             f"`{T}test_duplicates.py::test_deliveries_in_any_order_duplicated_and_concurrent_keep_every_promise` "
-            "(hypothesis state machine, derandomized) and the regressions `::test_a_duplicate_that_runs_on_…`, "
-            "`::test_a_superseded_prepare_overlapping_…`",
+            "(hypothesis state machine, derandomized) and the regressions `::test_a_duplicate_delivered_while_…`, "
+            "`::test_a_second_deployment_arriving_…`",
             f"**{d['examples']} examples, {d['steps_checked']} steps checked**; {deliveries} deliveries "
             f"({d.get('prepare_duplicate', 0) + d.get('retire_duplicate', 0)} duplicates, "
             f"{d.get('prepare_new_execution_id', 0) + d.get('retire_new_execution_id', 0)} under a new execution id), "
@@ -103,6 +103,27 @@ def render(data: dict[str, Any]) -> str:
             f"calls checked against the record, 0 on the live stack**; {d['reports_sent']} reports; "
             f"regressions passed: {d.get('twin_interleavings_passed', 0)} + {d.get('overlapping_prepares_passed', 0)}; "
             f"failures: **{d['failures']}**",
+        ),
+        (
+            "Following the deployment: deployments stopped or failed (canary alarms, hook time-outs) with their "
+            "state-change events delivered, repeated, late or lost; the plan a/b-swapped between the hooks; a "
+            "second deployment group on the same record; the lease between concurrent runners — no destructive "
+            "call on the live stack, no put-back of a retired deployment, every settled replacement retired",
+            f"`{T}test_duplicates.py::test_deliveries_in_any_order_duplicated_and_concurrent_keep_every_promise` "
+            "(the same state machine's rules `codedeploy_ends_it`, `state_change_event`, "
+            "`retire_with_the_plan_swapped`; d-4 is another deployment group), "
+            "`::test_a_duplicate_delivered_while_its_twin_retires_returns_without_acting`, "
+            "`::test_a_second_deployment_arriving_during_a_prepare_waits_then_is_refused`; each situation "
+            "as its own test: `tests/hooks/test_follow_deployment.py`",
+            f"{d.get('deployments_stopped', 0)} deployments stopped and {d.get('deployments_failed', 0)} failed; "
+            f"**{d.get('state-change_events', 0)} state-change events** ({d.get('events:_settled', 0)} settled, "
+            f"{d.get('events:_nothing', 0)} changed nothing, {d.get('events:_needs_attention', 0)} called for a "
+            f"person); {d.get('flipped_deployments_settled_by_the_next_prepare', 0)} flipped deployments settled by "
+            f"the next prepare, {d.get('flips_back_settling_an_ended_deployment', 0)} by their event; "
+            f"{d.get('retires_with_the_plan_swapped', 0)} retires with the plan swapped; "
+            f"{d.get('returned_without_acting:_its_twin_at_work', 0)} deliveries returned without acting "
+            f"(twin at work), {d.get('waited_for_the_lease_and_handed_over', 0)} waited for the lease and handed "
+            "over",
         ),
         (
             "Bad plans: a clear error naming each problem's path; behind a hook, one Failed report naming them",

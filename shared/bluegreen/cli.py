@@ -5,7 +5,7 @@
     bluegreen validate [FILE]                       check a plan; every problem with its path
     bluegreen status                                the live stack, the deployment in flight, both stacks side by side
     bluegreen plan before-allow-traffic|after-allow-traffic     the dry run: steps, waves, AWS calls; changes nothing
-    bluegreen run  before-allow-traffic|after-allow-traffic [--yes] [--deployment-id ID]
+    bluegreen run  before-allow-traffic|after-allow-traffic|settle [--yes] [--deployment-id ID]
     bluegreen demo                                  the whole flow on the embedded emulator
     bluegreen emulator [--port N]                   leave the emulator running, seeded, for status/plan/run
 
@@ -35,15 +35,20 @@ Decisions where the brief was silent:
 - **Regions.** The tools work in the plan's ``region``, else ``--region``, else the session's
   (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's). The state table is where the hooks run:
   ``--region``, else the session's, else the plan's.
-- **plan** reads the record (one ``GetItem``; an SSM plan adds one ``GetParameter``) and nothing
-  else: the steps come from :func:`bluegreen.flows.prepare_steps` / ``retire_steps`` — the very
-  lists ``run`` and the hooks execute — grouped in waves by :func:`bluegreen.engine.waves`. It also
-  shows the record writes around the steps, what a failure would undo, and why a run would be
-  refused; when ``run`` would refuse, ``plan`` exits with the same code.
+- **plan** reads what a run reads — the record (one ``GetItem``; an SSM plan adds one
+  ``GetParameter``) and CodeDeploy's view of the deployment (``GetDeployment``, and of the other
+  deployment on record when a prepare needs it) — and takes the very decision a run takes
+  (:func:`bluegreen.decide.decide`): a settle that comes first, then the steps from
+  :func:`bluegreen.flows.prepare_steps` / ``retire_steps`` — the very lists ``run`` and the hooks
+  execute — grouped in waves by :func:`bluegreen.engine.waves`. It also shows the record writes
+  around the steps, what a failure would undo, and why a run would be refused; when ``run`` would
+  refuse, ``plan`` exits with the same code.
 - **Targets.** Prepare acts on the stack that is not live (resuming the deployment given with
-  ``--deployment-id`` when it is still preparing; a new id supersedes a deployment in flight, which
-  the dry run says). Retire retires the partner of the stack being made live, for the deployment in
-  flight (or ``--deployment-id``); with none prepared it refuses.
+  ``--deployment-id`` when it is still preparing); another deployment still in flight refuses it
+  (a deployment CodeDeploy ended is settled first). Retire retires the partner of the stack being made
+  live, for the deployment in flight (or ``--deployment-id``); with none prepared it refuses.
+  ``settle`` puts back the deployment on record (or ``--deployment-id``) as its STOP event would,
+  once CodeDeploy has ended it (or when CodeDeploy never knew it: one run by hand).
 - **run** shows the dry run, asks ``Proceed? [y/N]`` (on stderr) unless ``--yes``, and refuses with
   exit 2 when stdin is not a terminal. It runs :func:`bluegreen.hooks.run_flow` — the hooks' code,
   with the same record writes, live-stack guard and undo — but reports nothing to CodeDeploy, and
@@ -78,15 +83,17 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from bluegreen import render
 from bluegreen.aws import default_session, make_client
-from bluegreen.engine import RunStatus, Step, waves
-from bluegreen.hooks import Flow, Runtime, run_flow
+from bluegreen.decide import Act, Intent, decide, status_needed
+from bluegreen.engine import RunStatus, Step, reversed_steps, waves
+from bluegreen.flows import prepare_steps, retire_steps
+from bluegreen.hooks import Flow, Runtime, run_flow, settle_by_hand
 from bluegreen.plan import PLAN_FILE_VAR, PLAN_PARAMETER_VAR, PLAN_VAR, Plan, PlanError, load_plan_text
 from bluegreen.refs import StackReference
 from bluegreen.state import TABLE_ENV, LiveRecord, Phase, StateConflict, StateStore
 from bluegreen.status import collect_status, error_code, is_access_problem
 
 if TYPE_CHECKING:
-    pass
+    from bluegreen.tools.codedeploy import DeploymentInfo
 
 __all__ = ["EXIT_ACCESS", "EXIT_FAILED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "FlowPlan", "main", "plan_flow"]
 
@@ -98,7 +105,7 @@ EXIT_NOT_FOUND = 4
 EXIT_INTERRUPTED = 130
 
 _FLOWS = {"before-allow-traffic": Flow.PREPARE, "prepare": Flow.PREPARE}
-_FLOWS |= {"after-allow-traffic": Flow.RETIRE, "retire": Flow.RETIRE}
+_FLOWS |= {"after-allow-traffic": Flow.RETIRE, "retire": Flow.RETIRE, "settle": Flow.SETTLE}
 
 
 class CliError(Exception):
@@ -130,6 +137,9 @@ class FlowPlan:
     notes: list[str] = field(default_factory=list)
     refusal: str | None = None
     refusal_code: int = EXIT_FAILED
+    decision: str | None = None
+    settle: str | None = None
+    settle_steps: list[Step] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view: ``waves`` is a list of waves, each a list of steps that run in parallel."""
@@ -142,6 +152,10 @@ class FlowPlan:
             "target": self.target.value if self.target else None,
             "new_live": self.new_live.value if self.new_live else None,
             "refused": self.refusal,
+            "decision": self.decision,
+            "settle": {"what": self.settle, "waves": [[_step_dict(s) for s in w] for w in waves(self.settle_steps)]}
+            if self.settle
+            else None,
             "record_before": self.record_before,
             "waves": [[_step_dict(step) for step in wave] for wave in waves(self.steps)],
             "record_after": self.record_after,
@@ -169,99 +183,154 @@ def manual_deployment_id(now: datetime | None = None) -> str:
     return f"manual-{(now or datetime.now(UTC)).astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
-def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deployment_id: str | None = None) -> FlowPlan:
-    """The dry run of ``flow`` against ``record`` (as read now); builds the steps, calls nothing.
+def _codedeploy_view(runtime: Runtime, deployment_id: str) -> tuple[DeploymentInfo | None, str | None]:
+    """``GetDeployment`` for the dry run: the deployment (None: unknown to CodeDeploy) and a note when unreadable."""
+    try:
+        return runtime.deployments.get(deployment_id), None
+    except Exception as exc:  # noqa: BLE001 - the dry run says so, and decides as for a deployment run by hand
+        return None, f"CodeDeploy could not be asked about {deployment_id} ({type(exc).__name__}): taken as run by hand"
 
-    It follows :func:`bluegreen.hooks.run_prepare` / ``run_retire`` decision by decision, so it
-    refuses exactly where they would do nothing or fail.
+
+def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deployment_id: str | None = None) -> FlowPlan:
+    """The dry run of ``flow`` against ``record`` (as read now): builds the steps, changes nothing.
+
+    It asks CodeDeploy what the hooks ask (``GetDeployment``, and the other deployment on record when a
+    prepare needs it) and takes the very decision a run would take (:func:`bluegreen.decide.decide`):
+    the settle that comes first, then the steps, or the refusal.
     """
     plan = runtime.plan
     live = record.live if record is not None else plan.initial_live
-    if flow is Flow.PREPARE:
-        return _plan_prepare(runtime, record, live, deployment_id or manual_deployment_id())
-    fp = FlowPlan(flow, plan.application, runtime.region, deployment_id, live)
-    if record is None:
+    if flow is Flow.SETTLE:
+        return _plan_settle(runtime, record, deployment_id)
+    if flow is Flow.RETIRE and record is None:
+        fp = FlowPlan(flow, plan.application, runtime.region, deployment_id, live)
         fp.refusal_code = EXIT_NOT_FOUND
         fp.refusal = (
             f"no live-stack record for application {plan.application!r} in table {runtime.store.table_name!r}: "
             "no deployment was ever prepared, so there is nothing to retire"
         )
         return fp
-    fp.deployment_id = d = deployment_id or (record.deployment_id if record.in_flight else None)
-    if d is None:
-        fp.refusal = f"nothing to retire: no deployment is in flight ({record.describe()}); prepare one first"
-    elif record.deployment_id != d:
-        fp.refusal = f"deployment {d} was never prepared: the record holds {record.describe()}"
-    elif record.phase is Phase.RETIRED:
-        fp.notes.append(f"deployment {d} already retired stack {live.partner}: nothing to do")
-    elif record.phase in (Phase.PREPARED, Phase.FLIPPED):
-        old = live if record.phase is Phase.PREPARED else live.partner
-        fp.target, fp.new_live, fp.steps = old, old.partner, _steps(runtime, Flow.RETIRE, old)
-        if record.phase is Phase.PREPARED:
-            fp.record_before.append(
-                f"dynamodb:UpdateItem {plan.application}: live {old} → {old.partner} "
-                f"(one conditional write: only while deployment {d} is prepared)"
-            )
-        else:
-            fp.notes.append(f"deployment {d} is already flipped (live {live}): this run resumes the retire of {old}")
-        fp.record_after.append(f"dynamodb:UpdateItem {plan.application}: deployment {d} retired (+ history)")
-        fp.on_failure = (
-            f"the finished steps are undone (stack {old} re-enabled), the record flips back to live {old} "
-            "and the deployment ends rolled-back"
-        )
-        fp.notes.append("before the first destructive step the record is read again: no step may touch the live stack")
+    if flow is Flow.PREPARE:
+        d: str | None = deployment_id or manual_deployment_id()
     else:
-        fp.refusal = f"deployment {d} is {record.phase}, not prepared: a retire would do nothing"
+        d = deployment_id or (record.deployment_id if record is not None and record.in_flight else None)
+    fp = FlowPlan(flow, plan.application, runtime.region, d, live)
+    if d is None:
+        fp.refusal = f"nothing to retire: no deployment is in flight ({record.describe() if record else 'no record'})"
+        return fp
+    info, note = _codedeploy_view(runtime, d)
+    if note:
+        fp.notes.append(note)
+    other = status_needed(record, d) if flow is Flow.PREPARE else None
+    current = _codedeploy_view(runtime, other)[0] if other else None
+    decision = decide(Intent.PREPARE if flow is Flow.PREPARE else Intent.RETIRE, d, record, info, current=current)
+    fp.decision = f"{decision.act.value}: {decision.reason}"
+    if decision.settle is not None and record is not None:
+        from bluegreen.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
+
+        fp.settle = (
+            f"{decision.settle.how.value} of deployment {decision.settle.deployment_id}: {decision.settle.reason}"
+        )
+        fp.settle_steps = settle_steps(runtime, record, decision.settle)
+        if decision.settle.how.value == "put-back" and record.phase is Phase.FLIPPED:
+            live = fp.live = record.live.partner
+    if decision.act in (Act.REFUSE,):
+        fp.refusal = decision.reason
+    elif decision.act is Act.SUCCEED:
+        fp.notes.append(f"nothing to do: {decision.reason}")
+    elif flow is Flow.PREPARE:
+        _plan_prepare(fp, runtime, record, decision.act, live)
+    else:
+        _plan_retire(fp, runtime, record, decision.act)
     return fp
 
 
-def _plan_prepare(runtime: Runtime, record: LiveRecord | None, live: StackReference, d: str) -> FlowPlan:
-    app = runtime.plan.application
-    fp = FlowPlan(Flow.PREPARE, app, runtime.region, d, live)
-    if record is not None and record.deployment_id == d:
-        if record.phase is Phase.PREPARED:
-            fp.notes.append(f"deployment {d} is already prepared (stack {record.replacement_stack}): nothing to do")
-            return fp
-        if record.phase is not Phase.PREPARING:
-            fp.refusal = f"deployment {d} is {record.phase}: a prepare would do nothing"
-            return fp
-        fp.notes.append(f"deployment {d} is preparing: this run resumes it (finished steps repeat harmlessly)")
-        target = record.replacement_stack
-    elif record is not None and d in record.ended_deployment_ids:
-        fp.refusal = f"deployment {d} already ended (see the record's history): use another --deployment-id"
+def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None) -> FlowPlan:
+    """The dry run of ``bluegreen run settle``: what its STOP event would settle (see ``settle_by_hand``)."""
+    live = record.live if record is not None else runtime.plan.initial_live
+    d = deployment_id or (record.deployment_id if record is not None else None)
+    fp = FlowPlan(Flow.SETTLE, runtime.plan.application, runtime.region, d, live)
+    if d is None or record is None:
+        fp.refusal, fp.refusal_code = "nothing to settle: there is no deployment on record", EXIT_NOT_FOUND
         return fp
-    elif record is not None and record.in_flight and record.phase is Phase.FLIPPED:
-        fp.refusal = (
-            f"deployment {record.deployment_id} is flipped but stack {live.partner} is not retired: "
-            "finish it first with `bluegreen run after-allow-traffic`"
-        )
+    info, note = _codedeploy_view(runtime, d)
+    if note:
+        fp.notes.append(note)
+    if info is not None and not info.ended:
+        fp.refusal = f"CodeDeploy still runs deployment {info.describe()}: stop it first"
         return fp
+    state = "SUCCESS" if info is not None and info.status == "Succeeded" else "STOP"
+    decision = decide(Intent.EVENT, d, record, None, state=state)
+    fp.decision = f"{decision.act.value}: {decision.reason}"
+    if decision.act is Act.ATTENTION:
+        fp.refusal = decision.reason
+    elif decision.settle is None:
+        fp.notes.append(f"nothing to do: {decision.reason}")
     else:
-        target = live.partner
-        if record is None:
-            write = f"dynamodb:PutItem {app}: the first record, live {live}, deployment {d} preparing ({target})"
-        else:
-            write = f"dynamodb:UpdateItem {app}: deployment {d} preparing (replacement {target})"
-        fp.record_before.append(write)
-        if record is not None and record.in_flight:
-            fp.notes.append(
-                f"deployment {record.deployment_id} ({record.phase}) is in flight: this run supersedes it, and its "
-                f"own after-allow-traffic will then fail; pass --deployment-id {record.deployment_id} to finish it"
-            )
-    fp.target, fp.steps = target, _steps(runtime, Flow.PREPARE, target)
+        from bluegreen.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
+
+        fp.settle = f"{decision.settle.how.value} of deployment {d}: {decision.settle.reason}"
+        fp.settle_steps = settle_steps(runtime, record, decision.settle)
+        fp.target = record.replacement
+    return fp
+
+
+def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act, live: StackReference) -> None:
+    app, d = runtime.plan.application, fp.deployment_id
+    resumed = record is not None and record.deployment_id == d
+    target = record.replacement_stack if resumed and record is not None else live.partner
+    scope = runtime.scope_for(record if resumed else None)
+    steps = prepare_steps(scope.plan, scope.box, target)
+    fp.target = target
+    if act is Act.RESUME_PUT_BACK:
+        fp.steps = reversed_steps(steps, [s.id for s in steps], destructive=True)
+        fp.notes.append(f"the prepare of {d} failed earlier: its put-back of stack {target} is finished, then Failed")
+        return
+    if resumed:
+        fp.notes.append(f"deployment {d} is preparing: this run resumes it (finished steps repeat harmlessly)")
+    elif record is None:
+        fp.record_before.append(f"dynamodb:PutItem {app}: the first record, live {live}, deployment {d} preparing")
+    else:
+        fp.record_before.append(f"dynamodb:UpdateItem {app}: deployment {d} preparing (replacement {target})")
+    if not resumed:
+        fp.record_before[-1] += f", with the plan it acts on (sha256 {runtime.snapshot[1][:12]})"
+    fp.steps = steps
     fp.record_after.append(f"dynamodb:UpdateItem {app}: deployment {d} prepared")
     fp.on_failure = (
         f"the finished steps are undone (stack {target} back to retired) and the deployment ends prepare-failed; "
         f"live stays {live}"
     )
-    return fp
 
 
-def _steps(runtime: Runtime, flow: Flow, stack: StackReference) -> list[Step]:
-    from bluegreen.flows import prepare_steps, retire_steps  # noqa: PLC0415 - with the tools it builds
-
-    build = prepare_steps if flow is Flow.PREPARE else retire_steps
-    return build(runtime.plan, runtime.toolbox, stack)
+def _plan_retire(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act) -> None:
+    assert record is not None
+    app, d, live = runtime.plan.application, fp.deployment_id, record.live
+    scope = runtime.scope_for(record)
+    if record.plan_sha256 and record.plan_sha256 != runtime.snapshot[1]:
+        fp.notes.append(
+            f"deployment {d} acts on the plan it was prepared with (sha256 {record.plan_sha256[:12]}), "
+            f"not the current one ({runtime.snapshot[1][:12]})"
+        )
+    if act is Act.RESUME_PUT_BACK:
+        steps = retire_steps(scope.plan, scope.box, live)
+        fp.target, fp.steps = live, reversed_steps(steps, [s.id for s in steps])
+        fp.notes.append(f"the retire of {d} failed earlier: stack {live} is live again and its put-back is finished")
+        return
+    old = live if record.phase is Phase.PREPARED else live.partner
+    fp.target, fp.new_live, fp.steps = old, old.partner, retire_steps(scope.plan, scope.box, old)
+    if record.phase is Phase.PREPARED:
+        fp.record_before.append(
+            f"dynamodb:UpdateItem {app}: live {old} → {old.partner} (one conditional write: only while deployment {d} "
+            "is prepared)"
+        )
+    else:
+        fp.notes.append(f"deployment {d} is already flipped (live {live}): this run resumes the retire of {old}")
+    fp.record_after.append(f"dynamodb:UpdateItem {app}: deployment {d} retired (+ history)")
+    fp.on_failure = (
+        f"the finished steps are undone (stack {old} re-enabled), the record flips back to live {old} "
+        "and the deployment ends rolled-back"
+    )
+    fp.notes.append("before the first irreversible step CodeDeploy is asked again: a stopped deployment is put back")
 
 
 # --------------------------------------------------------------------------- setting up: plan, regions, clients
@@ -341,22 +410,10 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 # --------------------------------------------------------------------------- rendering
 
 
-def _render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
-    console = render.make_console()
-    title = f"[bold]{fp.flow.value}[/] for {render.esc(fp.application)} ({render.esc(fp.region)}): live {fp.live}"
-    if fp.new_live is not None and fp.new_live is not fp.live:
-        title += f" → {fp.new_live}"
-    if fp.target is not None:
-        verb = "prepares" if fp.flow is Flow.PREPARE else "retires"
-        title += f" · {verb} stack [bold]{fp.target}[/]"
-    if fp.deployment_id:
-        title += f" · deployment {render.esc(fp.deployment_id)}"
-    console.print(title)
-    for write in fp.record_before:
-        console.print(f"  [cyan]record[/]  {render.esc(write)}")
-    for number, wave in enumerate(waves(fp.steps), start=1):
+def _print_waves(console: Any, steps: list[Step], label: str) -> None:
+    for number, wave in enumerate(waves(steps), start=1):
         parallel = f" ({len(wave)} steps in parallel)" if len(wave) > 1 else ""
-        console.print(f"[bold]wave {number}[/]{parallel}")
+        console.print(f"[bold]{label} {number}[/]{parallel}")
         for step in wave:
             marks = " [red]destructive[/]" if step.destructive else ""
             marks += " [bold red]irreversible[/]" if step.irreversible else ""
@@ -365,6 +422,27 @@ def _render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
             )
             for call in step.calls:
                 console.print(f"      {render.esc(call)}")
+
+
+def _render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
+    console = render.make_console()
+    title = f"[bold]{fp.flow.value}[/] for {render.esc(fp.application)} ({render.esc(fp.region)}): live {fp.live}"
+    if fp.new_live is not None and fp.new_live is not fp.live:
+        title += f" → {fp.new_live}"
+    if fp.target is not None:
+        verb = {Flow.PREPARE: "prepares", Flow.RETIRE: "retires"}.get(fp.flow, "puts back")
+        title += f" · {verb} stack [bold]{fp.target}[/]"
+    if fp.deployment_id:
+        title += f" · deployment {render.esc(fp.deployment_id)}"
+    console.print(title)
+    if fp.decision:
+        console.print(f"  [cyan]decision[/]  {render.esc(fp.decision)}")
+    if fp.settle:
+        console.print(f"[bold]first, settle[/] {render.esc(fp.settle)}")
+        _print_waves(console, fp.settle_steps, "settle wave")
+    for write in fp.record_before:
+        console.print(f"  [cyan]record[/]  {render.esc(write)}")
+    _print_waves(console, fp.steps, "wave")
     for write in fp.record_after:
         console.print(f"  [cyan]record[/]  {render.esc(write)}")
     if fp.on_failure:
@@ -456,7 +534,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if as_json:
             render.print_json({"plan": fp.as_dict(), "status": "refused", "message": fp.refusal})
         return _fail(fp.refusal_code, f"refused: {fp.refusal}")
-    if not fp.steps:
+    if not fp.steps and not fp.settle_steps:
         message = fp.notes[0] if fp.notes else "nothing to do"
         if as_json:
             render.print_json(
@@ -469,8 +547,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     assert fp.deployment_id is not None
     console = render.make_console(stderr=as_json)
     try:
-        with render.Progress(console, fp.steps) as progress:
-            result, message = run_flow(rt, flow, fp.deployment_id, on_event=progress.event)
+        with render.Progress(console, [*fp.settle_steps, *fp.steps]) as progress:
+            if flow is Flow.SETTLE:
+                result, message = settle_by_hand(rt, fp.deployment_id, on_event=progress.event)
+            else:
+                result, message = run_flow(rt, flow, fp.deployment_id, on_event=progress.event)
     except KeyboardInterrupt:
         raise CliError(
             EXIT_INTERRUPTED,

@@ -224,7 +224,8 @@ class Engine:
     when only waiting steps are left and the next poll would come later than ``handover_seconds``
     before the end, the run returns ``continue``. ``deadline_left`` says how many seconds remain
     before the hook must report; a run past it fails. ``guard`` is called before every destructive
-    step and raises to refuse it (the live-stack check).
+    step and raises to refuse it (the live-stack check); when it also has a ``wave`` method, that is
+    called once for the destructive steps of each batch the engine starts together, before any starts.
     """
 
     def __init__(
@@ -352,12 +353,33 @@ class _Run:
         due = [n for n, at in self.waiting.items() if at <= now]
         for node in due:
             del self.waiting[node]
+        refused = self._check_wave([*self.ready, *due])
+        self.ready = [n for n in self.ready if n not in refused]
+        due = [n for n in due if n not in refused]
         for node in self.ready:
             engine._emit(engine.by_id[node], StepEventKind.START)
             self.result.started.append(node)
         for node in [*self.ready, *due]:
             self.running[self.pool.submit(engine._execute, engine.by_id[node])] = node
         self.ready.clear()
+
+    def _check_wave(self, nodes: list[str]) -> set[str]:
+        """The guard's ``wave`` (when it has one) checks the destructive steps about to start, at once.
+
+        A refusal fails every one of them (they never start); the others start as usual.
+        """
+        engine = self.engine
+        wave = getattr(engine.guard, "wave", None)
+        destructive = [engine.by_id[n] for n in nodes if engine.by_id[n].destructive]
+        if wave is None or not destructive:
+            return set()
+        try:
+            wave(destructive)
+        except Exception as exc:  # noqa: BLE001 - every refusal becomes the steps' error
+            for step in destructive:
+                self._fail(step, f"{type(exc).__name__}: {exc}")
+            return {step.id for step in destructive}
+        return set()
 
     def _await_running(self) -> None:
         engine = self.engine

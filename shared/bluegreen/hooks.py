@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
@@ -68,6 +68,7 @@ class Flow(StrEnum):
 
     PREPARE = "before-allow-traffic"
     RETIRE = "after-allow-traffic"
+    SETTLE = "settle"  # by hand only (``bluegreen run settle``): put an ended deployment's replacement back
 
 
 @dataclass(frozen=True)
@@ -236,17 +237,20 @@ def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvok
     return reinvoke
 
 
-def decide_for(runtime: Runtime, flow: Flow, deployment_id: str, info: DeploymentInfo | None) -> Decision:
+def decide_for(
+    runtime: Runtime, flow: Flow, deployment_id: str, info: DeploymentInfo | None
+) -> tuple[Decision, LiveRecord | None]:
     """Read the record (and, when needed, CodeDeploy's view of the other deployment on it) and decide.
 
-    What the hooks, ``bluegreen run`` and the dry run (``bluegreen plan``) all call: the same reads,
-    the same pure :func:`~bluegreen.decide.decide`.
+    What the hooks and ``bluegreen run`` call: the same reads, the same pure
+    :func:`~bluegreen.decide.decide` (the dry run calls it with what it read). Returns the decision and
+    the record it was taken on.
     """
     intent = Intent.PREPARE if flow is Flow.PREPARE else Intent.RETIRE
     record = runtime.store.get(runtime.plan.application)
     other = status_needed(record, deployment_id) if intent is Intent.PREPARE else None
     current = runtime.deployments.get(other) if other else None
-    return decide(intent, deployment_id, record, info, current=current)
+    return decide(intent, deployment_id, record, info, current=current), record
 
 
 def _ended_check(runtime: Runtime, deployment_id: str, info: DeploymentInfo | None) -> Callable[[], str | None] | None:
@@ -276,13 +280,12 @@ def _decide_and_run(
     from bluegreen.settle import run_settle  # noqa: PLC0415 - settle imports runs, which this module feeds
 
     deployment = request.deployment_id
-    decision = decide_for(runtime, flow, deployment, info)
+    decision, record = decide_for(runtime, flow, deployment, info)
     logger.info("%s %s: %s — %s", flow.value, deployment, decision.act.value, decision.reason)
     note = ""
-    if decision.settle is not None:
-        record = runtime.store.get(runtime.plan.application)
-        if record is None:  # pragma: no cover - a settle is decided only from a record
-            return RunResult(RunStatus.FAILED), "the record vanished before the settle"
+    known: LiveRecord | Literal["read"] | None = record
+    if decision.settle is not None and record is not None:
+        known = "read"  # the settle changes it
         settled, note = run_settle(
             runtime, record, decision.settle, clock, on_event=on_event, handover=handover, **engine_kw
         )
@@ -290,10 +293,12 @@ def _decide_and_run(
             return settled, f"{decision.settle.reason}; {note}"
     codedeploy = (info.application, info.group) if info is not None else None
     if decision.act is Act.PREPARE or (decision.act is Act.RESUME_PUT_BACK and flow is Flow.PREPARE):
-        result, message = run_prepare(runtime, request, clock, on_event, handover, codedeploy=codedeploy, **engine_kw)
+        result, message = run_prepare(
+            runtime, request, clock, on_event, handover, codedeploy=codedeploy, known=known, **engine_kw
+        )
     elif decision.act in (Act.RETIRE, Act.RESUME_PUT_BACK):
         ended = _ended_check(runtime, deployment, info)
-        result, message = run_retire(runtime, request, clock, on_event, handover, ended=ended, **engine_kw)
+        result, message = run_retire(runtime, request, clock, on_event, handover, ended=ended, known=known, **engine_kw)
     elif decision.act is Act.SUCCEED:
         result, message = RunResult(RunStatus.SUCCEEDED), decision.reason
     else:
@@ -340,6 +345,50 @@ def run_flow(
         return _decide_and_run(
             runtime, flow, request, info=info, clock=clock, on_event=on_event, handover=None, **engine_kw
         )
+    finally:
+        lease.release()
+
+
+def settle_by_hand(
+    runtime: Runtime,
+    deployment_id: str,
+    *,
+    on_event: Callable[[StepEvent], None] | None = None,
+    now: Callable[[], float] = time.time,
+    **engine_kw: Any,
+) -> tuple[RunResult, str]:
+    """Settle deployment ``deployment_id`` by hand (``bluegreen run settle``), as its STOP event would.
+
+    For a deployment CodeDeploy still runs, it refuses (:class:`StateConflict`: stop it first); for one
+    CodeDeploy does not know (run by hand) or has ended, it takes the lease and runs the settle the
+    deployment-events handler would run. Returns the run and a message.
+    """
+    from bluegreen.settle import run_settle  # noqa: PLC0415 - settle imports runs, which this module feeds
+
+    info = runtime.deployments.get(deployment_id)
+    if info is not None and not info.ended:
+        raise StateConflict(
+            f"CodeDeploy still runs deployment {info.describe()}: stop it first "
+            f"(aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled)"
+        )
+    state = "SUCCESS" if info is not None and info.status == "Succeeded" else "STOP"
+    lease = Lease(
+        runtime.store, runtime.plan.application, owner=new_token(), holder=f"`bluegreen run settle` of {deployment_id}"
+    )
+    held = lease.acquire(now() + runtime.deadline_minutes * 60)
+    if held is not None:
+        raise StateConflict(f"{runtime.plan.application}: another runner is at work, {held.describe(now())}")
+    try:
+        record = runtime.store.get(runtime.plan.application)
+        decision = decide(Intent.EVENT, deployment_id, record, None, state=state)
+        if decision.act is Act.ATTENTION:
+            return RunResult(RunStatus.FAILED), decision.reason
+        if decision.settle is None or record is None:
+            return RunResult(RunStatus.SUCCEEDED), decision.reason
+        clock = Clock(
+            first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
+        )
+        return run_settle(runtime, record, decision.settle, clock, on_event=on_event, handover=None, **engine_kw)
     finally:
         lease.release()
 

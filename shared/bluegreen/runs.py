@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
 from bluegreen.flows import prepare_steps, retire_steps
@@ -87,29 +87,72 @@ class Clock:
         return self.first_started + self.deadline_minutes * 60 - DEADLINE_RESERVE_SECONDS - self.now()
 
 
-def fence(store: StateStore, application: str, deployment_id: str, phases: set[Phase]) -> Callable[[Step], None]:
-    """A guard that refuses a step unless D is in flight in one of ``phases`` and the step's stack is not live.
+class Fence:
+    """The guard of destructive steps: deployment D in flight in one of ``phases``, the step's stack not live.
 
-    It reads the record for every step it guards (a strongly consistent ``GetItem``), never a record
-    read earlier: Lambda may run two deliveries of one hook execution at once, and when one of them
-    fails and puts the old stack back (the record says it is live again), the other must see that
-    before its next destructive step — a record read a moment earlier would let it purge and stop the
-    stack that serves again.
+    The runner holds the application's lease (:mod:`bluegreen.lease`), so no other runner changes the
+    record meanwhile: the engine calls :meth:`wave` once for each batch of destructive steps it starts
+    together, which reads the record once (a strongly consistent ``GetItem``) and checks every step
+    of the batch; each step's own call (:meth:`__call__`) then checks against that read. Called for a
+    step outside a wave, it reads the record itself.
+
+    ``ended`` (the retire's) asks CodeDeploy whether the deployment has ended: asked once, before the
+    first step past the reversible ones (a ``.disable`` step is reversible); a description refuses it.
     """
 
-    def guard(step: Step) -> None:
-        record = store.get(application)
+    def __init__(
+        self,
+        store: StateStore,
+        application: str,
+        deployment_id: str,
+        phases: set[Phase],
+        *,
+        ended: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Nothing is read until a step is checked."""
+        self.store, self.application, self.deployment_id, self.phases = store, application, deployment_id, phases
+        self.ended = ended
+        self._lock = threading.Lock()
+        self._read: LiveRecord | None = None
+        self._answer: list[str | None] = []
+
+    def wave(self, steps: list[Step]) -> None:
+        """Read the record once and check every step of a batch about to start (raise to refuse them all)."""
+        record = self.store.get(self.application)
+        with self._lock:
+            self._read = record
+        for step in steps:
+            self._check(step, record)
+
+    def __call__(self, step: Step) -> None:
+        """Check one step (against the wave's read, or a fresh one), then, past the reversible ones, CodeDeploy."""
+        with self._lock:
+            record = self._read
+        self._check(step, record if record is not None else self.store.get(self.application))
+        if self.ended is None or step.id.endswith(".disable"):
+            return
+        with self._lock:
+            if not self._answer:
+                self._answer.append(self.ended())
+            answer = self._answer[0]
+        if answer:
+            raise DeploymentEndedError(f"refusing {step.id}: {answer}")
+
+    def _check(self, step: Step, record: LiveRecord | None) -> None:
         if record is None:
-            raise LiveStackError(f"no live-stack record for {application!r}: refusing {step.id}")
-        if record.deployment_id != deployment_id or record.phase not in phases:
+            raise LiveStackError(f"no live-stack record for {self.application!r}: refusing {step.id}")
+        if record.deployment_id != self.deployment_id or record.phase not in self.phases:
             raise LiveStackError(
                 f"refusing {step.id}: the record now holds deployment {record.deployment_id} ({record.phase}), "
-                f"not {deployment_id} ({' or '.join(sorted(phases))})"
+                f"not {self.deployment_id} ({' or '.join(sorted(self.phases))})"
             )
         if step.stack is record.live:
             raise LiveStackError(f"refusing {step.id}: stack {step.stack.value} is live")
 
-    return guard
+
+def fence(store: StateStore, application: str, deployment_id: str, phases: set[Phase]) -> Fence:
+    """The :class:`Fence` of deployment ``deployment_id`` in ``phases``."""
+    return Fence(store, application, deployment_id, phases)
 
 
 def _hand_over(handover: Handover | None, done: list[str], started: list[str]) -> None:
@@ -192,6 +235,7 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     handover: Handover | None = None,
     *,
     codedeploy: tuple[str, str] | None = None,
+    known: LiveRecord | Literal["read"] | None = "read",
     **engine_kw: Any,
 ) -> tuple[RunResult, str]:
     """Prepare the replacement stack for deployment ``request.deployment_id``; returns the run and a message.
@@ -202,7 +246,9 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     """
     store = runtime.store
     app, deployment = runtime.plan.application, request.deployment_id
-    record = store.begin(app, deployment, runtime.plan.initial_live, plan=runtime.snapshot, codedeploy=codedeploy)
+    record = store.begin(
+        app, deployment, runtime.plan.initial_live, plan=runtime.snapshot, codedeploy=codedeploy, known=known
+    )
     if record.phase is Phase.PREPARED:
         return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
     scope = runtime.scope_for(record)
@@ -317,6 +363,7 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     handover: Handover | None = None,
     *,
     ended: Callable[[], str | None] | None = None,
+    known: LiveRecord | Literal["read"] | None = "read",
     **engine_kw: Any,
 ) -> tuple[RunResult, str]:
     """Flip the record to the prepared stack and retire the old one; on failure put the old stack back.
@@ -328,7 +375,7 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     """
     store = runtime.store
     app, deployment = runtime.plan.application, request.deployment_id
-    record = store.get(app)
+    record = store.get(app) if known == "read" else known
     if record is None or record.deployment_id != deployment:
         holding = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
         return RunResult(RunStatus.FAILED), f"deployment {deployment} was never prepared (the record holds {holding})"
@@ -362,7 +409,7 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     steps = retire_steps(scope.plan, scope.box, old)
     started = [*request.started, *request.done]
     try:
-        guard = _checked_once(fence(store, app, deployment, {Phase.FLIPPED}), ended)
+        guard = Fence(store, app, deployment, {Phase.FLIPPED}, ended=ended)
         engine = Engine(
             steps,
             time_left=clock.time_left,
@@ -393,26 +440,6 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     return _put_back(
         runtime, request, steps, started=started, reason=reason, clock=clock, on_event=on_event, handover=handover
     )
-
-
-def _checked_once(guard: Callable[[Step], None], ended: Callable[[], str | None] | None) -> Callable[[Step], None]:
-    """The fence, plus one question to CodeDeploy before the first step past the reversible ones."""
-    if ended is None:
-        return guard
-    lock = threading.Lock()
-    asked: list[str | None] = []
-
-    def checked(step: Step) -> None:
-        guard(step)
-        if step.id.endswith(".disable"):
-            return
-        with lock:
-            if not asked:
-                asked.append(ended())
-        if asked[0]:
-            raise DeploymentEndedError(f"refusing {step.id}: {asked[0]}")
-
-    return checked
 
 
 def _finish_retired(store: StateStore, app: str, deployment: str, old: StackReference) -> StateConflict | None:

@@ -23,11 +23,12 @@ and the result is ``continue``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.decide import Settle, SettleHow
-from bluegreen.engine import Engine, RunResult, RunStatus
+from bluegreen.engine import Engine, RunResult, RunStatus, Step, reversed_steps
 from bluegreen.flows import cluster_stops, prepare_steps, retire_steps
 from bluegreen.runs import Clock, EventSink, Handover, MustRetry, _undo, fence
 from bluegreen.state import LiveRecord, Phase, StateConflict
@@ -60,6 +61,24 @@ def run_settle(
             return outcome
         record = outcome
     return _retire_replacement(runtime, record, clock, on_event, handover)
+
+
+def settle_steps(runtime: Runtime, record: LiveRecord, settle: Settle) -> list[Step]:
+    """The steps :func:`run_settle` runs for ``settle``, for the dry run (the same builders, nothing called)."""
+    scope = runtime.scope_for(record)
+    replacement = record.replacement or record.live.partner
+    if settle.how is SettleHow.COMPLETE:
+        return retire_steps(scope.plan, scope.box, record.live.partner)
+    steps: list[Step] = []
+    if settle.how is SettleHow.PUT_BACK:
+        old = replacement.partner
+        retired = retire_steps(scope.plan, scope.box, old)
+        steps += reversed_steps(retired, [s.id for s in retired])
+    prepared = prepare_steps(scope.plan, scope.box, replacement)
+    undo = reversed_steps(prepared, [s.id for s in prepared], destructive=True)
+    stops = cluster_stops(scope.plan, scope.box, replacement)
+    last = tuple(step.id for step in undo)
+    return [*steps, *undo, *(dataclasses.replace(stop, depends_on=last) for stop in stops)]
 
 
 def _wait(handover: Handover | None, what: str) -> tuple[RunResult, str]:

@@ -1,17 +1,22 @@
 """The live-stack record: which stack (a or b) is live, the deployment in flight, and a short history.
 
 What AWS holds: one DynamoDB table (named by ``BLUEGREEN_STATE_TABLE``; the template creates it) with
-the partition key ``application`` (S) and nothing else. Two kinds of item live in it:
+the partition key ``application`` (S) and nothing else. Three kinds of item live in it:
 
 * **The record** of application ``X``, key ``X``::
 
       live        "a" | "b"                     the stack that serves (and is never retired)
       deployment  {id, replacement, phase,      the latest deployment; absent before the first one.
                    started_at, updated_at,      It stays after it ends (phase retired, …), so a late
-                   finished_at?}                duplicate of its hooks still finds it.
+                   finished_at?, settled_at?,   duplicate of its hooks still finds it. ``plan`` is the
+                   codedeploy_application?,     resolved plan it acts on (canonical JSON) and its
+                   codedeploy_group?,           sha256; ``settled_at`` marks an ended failed one whose
+                   plan?, plan_sha256?}         replacement is back to retired.
       history     [{deployment_id, from, to,    the newest 20 ended deployments, oldest first
                     outcome, started_at, at}]
       created_at  ISO-8601 UTC
+
+* **The lease**, key ``X#lease`` (:mod:`bluegreen.lease`): one runner at a time per application.
 
 * **Hook reports**, key ``X#report#<execution id>``: ``status``, ``deployment_id``, ``at`` and
   ``expires_at`` (epoch seconds, 30 days on; the template enables TTL on it), so the record never
@@ -25,8 +30,10 @@ Phases of a deployment D (``replacement`` is the stack that was not live when D 
       flip        prepared                      flipped          := replacement
       unflip      flipped                       rolled-back      := replacement.partner (the old stack)
       finish      flipped                       retired          unchanged (+ history entry)
-      finish      preparing / prepared          prepare-failed   unchanged (+ history entry)
-      finish      prepared / rolled-back        rolled-back      unchanged (+ history entry)
+      finish      preparing                     prepare-failed   unchanged (+ history entry)
+      finish      preparing / prepared /        rolled-back      unchanged (+ history entry)
+                  rolled-back
+      mark_settled  an ended deployment         (unchanged)      unchanged (``settled_at``)
 
 Every write is one conditional request (``ReturnValues=ALL_NEW``; a refused condition returns the
 item as it was, ``ReturnValuesOnConditionCheckFailure=ALL_OLD``, which explains the refusal without a
@@ -47,14 +54,12 @@ Decisions where the brief was silent:
   ``prepared`` (retire failed before the flip: nothing to put back). It stamps ``finished_at`` and
   appends one history entry; finishing again with the same phase returns the record unchanged,
   with another phase it is a conflict.
-* ``begin`` with a new id replaces the previous deployment when it has ended, or supersedes it
-  (history outcome ``superseded``) when it is still ``preparing``/``prepared`` (CodeDeploy runs one
-  deployment per group at a time, so that one was abandoned; its re-invocations then fail their
-  conditions and stop). An unfinished ``rolled-back`` one gets the outcome ``rolled-back``. It
-  refuses a ``flipped`` one (its old stack may be half retired: finish it with a retire run, or
-  unflip it, first) and refuses an id that is already in the history (a very late duplicate
-  BeforeAllowTraffic must not hijack the deployment in flight; only the newest 20 are remembered).
-  ``initial_live`` is used only when the record does not exist yet; the record always wins.
+* ``begin`` with a new id replaces the previous deployment only once it has ended (``finish``); one
+  still in flight raises :class:`StateConflict` and nothing is written — :mod:`bluegreen.decide`
+  settles an ended one first, and refuses while CodeDeploy still runs it. It also refuses an id that
+  is already in the history (a very late duplicate BeforeAllowTraffic must not hijack the record;
+  only the newest 20 are remembered). ``initial_live`` is used only when the record does not exist
+  yet; the record always wins.
 * ``flip`` of a deployment already ``flipped`` or ``retired`` returns the record unchanged; of one
   ``rolled-back`` it is a conflict (retiring then would hit the stack that is live again).
 * A report's first status wins: ``record_report`` returns the status already recorded, which the
@@ -73,7 +78,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -437,6 +442,7 @@ class StateStore:
         *,
         plan: tuple[str, str] | None = None,
         codedeploy: tuple[str, str] | None = None,
+        known: LiveRecord | Literal["read"] | None = "read",
     ) -> LiveRecord:
         """Record deployment ``deployment_id`` in flight, phase ``preparing``, replacement = ``live.partner``.
 
@@ -446,12 +452,14 @@ class StateStore:
         Creates the record (``live = initial_live``) when missing. The same deployment again returns
         the record unchanged, whatever its phase. A different one replaces a deployment that has
         ended (``finish`` was called); one still in flight, or an id the history already holds, raises
-        :class:`StateConflict` and writes nothing (settle the one in flight first).
+        :class:`StateConflict` and writes nothing (settle the one in flight first). ``known`` is the
+        record as the caller just read it (None: there was none), which saves the read; every write is
+        conditional on it still holding, so a stale one only costs a refused write and a new decision.
         """
         _checked("deployment id", deployment_id)
         initial = as_ref(initial_live)
         extra = self._deployment_extra(plan, codedeploy)
-        record = self.get(application)
+        record = self.get(application) if known == "read" else known
         for _ in range(_ROUNDS):
             try:
                 if record is None:

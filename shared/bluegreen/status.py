@@ -54,7 +54,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from bluegreen.plan import Plan
+from bluegreen.plan import Plan, plan_snapshot
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase, StateStore
 from bluegreen.toolbox import Toolbox
@@ -194,6 +194,14 @@ class StatusReport:
     record: LiveRecord | None
     resources: tuple[ResourceStatus, ...] = ()
     resources_read: bool = True
+    #: The sha256 of the plan in force now (a deployment in flight acts on the one kept with its record).
+    plan_sha256: str | None = None
+
+    @property
+    def plan_differs(self) -> bool:
+        """True when the deployment on record was prepared with another plan than the one in force now."""
+        record = self.record
+        return bool(record and record.plan_sha256 and self.plan_sha256 and record.plan_sha256 != self.plan_sha256)
 
     @property
     def recorded(self) -> bool:
@@ -248,8 +256,20 @@ class StatusReport:
         record = self.record
         if record is not None and record.in_flight and record.phase is Phase.FLIPPED:
             found.append(
-                f"deployment {record.deployment_id} is flipped but stack {self.live.partner} is not retired yet: "
-                "run `bluegreen run after-allow-traffic` to finish it"
+                f"deployment {record.deployment_id} is flipped but stack {self.live.partner} is not retired yet: while "
+                "CodeDeploy runs it its retire is at work; once CodeDeploy ended it, `bluegreen run settle` (or the "
+                "deployment-events function, or the next prepare) settles it as CodeDeploy ended it"
+            )
+        elif record is not None and record.deployment_id is not None and not record.settled and not record.in_flight:
+            found.append(
+                f"deployment {record.deployment_id} ended {record.phase} but its replacement {record.replacement} is "
+                "not put back yet: the deployment-events function, `bluegreen run settle` or the next prepare does it"
+            )
+        if self.plan_differs and record is not None:
+            found.append(
+                f"deployment {record.deployment_id} acts on the plan it was prepared with (sha256 "
+                f"{(record.plan_sha256 or '')[:12]}), not the current one ({(self.plan_sha256 or '')[:12]}): "
+                "the current plan takes effect at the next prepare"
             )
         checked = [(self.live, "live stack")]
         if record is not None and record.in_flight and record.phase is Phase.PREPARED:
@@ -281,6 +301,8 @@ class StatusReport:
             "history": [dict(entry) for entry in record.history] if record is not None else [],
             "stacks": {ref.value: {"role": self.role(ref), "condition": self.condition(ref)} for ref in StackReference},
             "resources": [row.as_dict() for row in self.resources] if self.resources_read else None,
+            "plan_sha256": self.plan_sha256,
+            "plan_differs": self.plan_differs,
             "warnings": self.warnings,
             "errors": self.errors,
         }
@@ -308,6 +330,7 @@ def collect_status(plan: Plan, toolbox: Toolbox, store: StateStore, *, resources
         record=record,
         resources=statuses,
         resources_read=resources,
+        plan_sha256=plan_snapshot(plan, toolbox.region)[1],
     )
 
 

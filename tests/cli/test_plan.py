@@ -9,7 +9,7 @@ from bluegreen.engine import waves as engine_waves
 from bluegreen.flows import retire_steps
 from bluegreen.plan import parse_plan
 from bluegreen.refs import StackReference
-from bluegreen.state import StateStore
+from bluegreen.state import Phase, StateStore
 from bluegreen.toolbox import Toolbox
 from tests.cli.conftest import Cli
 from tests.support.world import view
@@ -59,7 +59,7 @@ def test_prepare_dry_run_in_waves_changes_nothing(cli: Cli) -> None:
     assert (ecs["stack"], ecs["destructive"]) == ("b", False)
     assert plan["record_before"][0].startswith("dynamodb:PutItem orders: the first record")
     # Only the record was read: no change, nothing else.
-    assert cli.faults.calls == ["GetItem"]
+    assert cli.faults.calls == ["GetItem", "GetDeployment"]  # the record, and CodeDeploy's view, as a run reads them
     assert {stack: view(cli.world, stack) for stack in ("a", "b")} == before
     assert cli.with_plan("status", "--record-only", "--output", "json").json["recorded"] is False
 
@@ -94,20 +94,39 @@ def test_retire_dry_run_after_a_prepare_retires_a_and_changes_nothing(cli: Cli) 
     assert steps["sqs[0].purge"]["destructive"] and steps["sqs[0].purge"]["irreversible"]
     assert steps["aurora[0].scale-in"]["stack"] == "b" and not steps["aurora[0].scale-in"]["destructive"]
     assert "live a → b" in plan["record_before"][0]
-    assert cli.faults.calls[calls:] == ["GetItem"]
+    assert cli.faults.calls[calls:] == ["GetItem", "GetDeployment"]
     assert {stack: view(cli.world, stack) for stack in ("a", "b")} == before
     text = cli.with_plan("plan", "retire").out
     assert "after-allow-traffic for orders (eu-central-1): live a → b · retires stack a · deployment d-1" in text
     assert "sqs[0].purge  purge queue fn-queue-a-dev and DLQ fn-dlq-a-dev  stack a destructive irreversible" in text
 
 
-def test_a_prepare_over_one_in_flight_says_it_supersedes_it(cli: Cli) -> None:
+def test_a_prepare_over_one_run_by_hand_in_flight_is_refused_naming_what_to_run(cli: Cli) -> None:
     assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
-    plan = cli.with_plan("plan", "prepare", "--output", "json").json
-    assert any("d-1 (prepared) is in flight: this run supersedes it" in note for note in plan["notes"])
+    ran = cli.with_plan("plan", "prepare", "--output", "json")
+    assert ran.code == 1
+    assert "d-1 (run by hand) is still in flight (prepared)" in ran.json["refused"]
+    assert "bluegreen run settle --deployment-id d-1" in ran.json["refused"]
+    assert ran.json["decision"].startswith("refuse: ")
     same = cli.with_plan("plan", "prepare", "--deployment-id", "d-1", "--output", "json")
     assert same.code == 0 and same.json["waves"] == []
     assert "already prepared" in same.json["notes"][0]
+
+
+def test_settle_by_hand_puts_the_replacement_back_and_lets_the_next_prepare_go(cli: Cli) -> None:
+    assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    assert view(cli.world, "b").working
+    dry = cli.with_plan("plan", "settle", "--output", "json")
+    assert dry.code == 0 and dry.json["settle"]["what"].startswith("undo-prepare of deployment d-1")
+    assert any(step["id"] == "undo:ecs[0].enable" for wave in dry.json["settle"]["waves"] for step in wave)
+    assert view(cli.world, "b").working  # the dry run changed nothing
+    assert cli.with_plan("run", "settle", "--yes").code == 0
+    b = view(cli.world, "b")
+    assert b.desired_tasks == 0 and not b.subscription_enabled and b.cluster_status == "stopped"
+    assert view(cli.world, "a").working
+    record = StateStore(cli.world.state_table, region=cli.world.region).get("orders")
+    assert record is not None and record.phase is Phase.ROLLED_BACK and record.settled
+    assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-2").code == 0
 
 
 def test_retire_with_no_record_is_refused_with_exit_4(cli: Cli) -> None:
@@ -131,7 +150,7 @@ def test_a_prepare_is_refused_while_a_flipped_deployment_is_not_retired(cli: Cli
     StateStore(cli.world.state_table, region=cli.world.region).flip("orders", "d-1")
     ran = cli.with_plan("plan", "prepare")
     assert ran.code == 1
-    assert "deployment d-1 is flipped but stack a is not retired" in ran.err
+    assert "deployment d-1 (run by hand) is still in flight (flipped)" in ran.err
     resumed = cli.with_plan("plan", "retire", "--output", "json").json
     assert (resumed["live"], resumed["target"], resumed["record_before"]) == ("b", "a", [])
-    assert "resumes the retire of a" in resumed["notes"][0]
+    assert any("resumes the retire of a" in note for note in resumed["notes"])

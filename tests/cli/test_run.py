@@ -109,4 +109,4 @@ def test_a_prepared_deployment_is_not_prepared_again(cli: Cli) -> None:
     ran = cli.with_plan("run", "prepare", "--deployment-id", "d-1")  # no --yes needed: nothing to change
     assert ran.code == 0
     assert "already prepared" in ran.out
-    assert cli.faults.calls[calls:] == ["GetItem"]
+    assert cli.faults.calls[calls:] == ["GetItem", "GetDeployment"]

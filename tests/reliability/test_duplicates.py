@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter, defaultdict
 from contextlib import ExitStack
 from typing import Any, ClassVar
@@ -158,9 +159,11 @@ class Deliveries(RuleBasedStateMachine):
                 Deliveries.totals["raised and retried as Lambda does"] += 1
                 self.fresh.injector.stop()
             result = self.fresh.harness.run(flow, deployment, execution)
-        for _ in range(50):  # a hook that waited for another runner's lease handed over: Lambda runs the continuation
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # a hook that waited for another's lease handed over: Lambda runs it again
             if result.status is not None or "handed over" not in result.message:
                 break
+            time.sleep(0.05)  # the holder runs in the other thread: leave it the interpreter
             with self.lock:
                 Deliveries.totals["waited for the lease and handed over"] += 1
                 reinvoked = self.fresh.harness.reinvoked
