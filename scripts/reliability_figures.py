@@ -110,12 +110,14 @@ def render(data: dict[str, Any]) -> str:
             "second deployment group on the same record; the lease between concurrent runners — no destructive "
             "call on the live stack, no put-back of a retired deployment, every settled replacement retired",
             f"`{T}test_duplicates.py::test_deliveries_in_any_order_duplicated_and_concurrent_keep_every_promise` "
-            "(the same state machine's rules `codedeploy_ends_it`, `state_change_event`, "
+            "(the same state machine's rules `codedeploy_ends_it`, "
+            "`state_change_event`, "
             "`retire_with_the_plan_swapped`; d-4 is another deployment group), "
             "`::test_a_duplicate_delivered_while_its_twin_retires_returns_without_acting`, "
             "`::test_a_second_deployment_arriving_during_a_prepare_waits_then_is_refused`; each situation "
             "as its own test: `tests/hooks/test_follow_deployment.py`",
-            f"{d.get('deployments_stopped', 0)} deployments stopped and {d.get('deployments_failed', 0)} failed; "
+            f"{d.get('deployments_stopped', 0)} deployments stopped and {d.get('deployments_failed', 0)} failed "
+            f"({d.get('deployments_in_flight_ended', 0)} of them in flight); "
             f"**{d.get('state-change_events', 0)} state-change events** ({d.get('events:_settled', 0)} settled, "
             f"{d.get('events:_nothing', 0)} changed nothing, {d.get('events:_needs_attention', 0)} called for a "
             f"person); {d.get('flipped_deployments_settled_by_the_next_prepare', 0)} flipped deployments settled by "

@@ -24,7 +24,7 @@ from bluegreen.refs import StackReference
 from bluegreen.state import Phase, StateStore
 from tests.conftest import REGION
 from tests.hooks.conftest import Harness
-from tests.support.world import view
+from tests.support.world import swapped_plan, view
 
 A, B = StackReference.A, StackReference.B
 
@@ -165,19 +165,9 @@ def test_hooks_of_a_rollback_deployment_settle_what_it_undoes_and_prepare_nothin
 # ---------------------------------------------------------------------------------------------- 3. plan edits
 
 
-def _swapped(plan: dict[str, Any]) -> dict[str, Any]:
-    edited = copy.deepcopy(plan)
-    for section in ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora"):
-        for entry in edited.get(section, []):
-            entry["a"], entry["b"] = entry["b"], entry["a"]
-            if isinstance(entry.get("feeds"), dict):
-                entry["feeds"] = {"a": entry["feeds"]["b"], "b": entry["feeds"]["a"]}
-    return edited
-
-
 def test_a_plan_with_a_and_b_swapped_between_the_hooks_never_touches_the_live_stack(harness: Harness) -> None:
     harness.run(Flow.PREPARE, "d-1")
-    harness.with_plan(_swapped(harness.world.plan))  # a cold retire Lambda reads the edited plan
+    harness.with_plan(swapped_plan(harness.world.plan))  # a cold retire Lambda reads the edited plan
     retire = harness.run(Flow.RETIRE, "d-1")
     assert status(retire) == "Succeeded", retire.message
     # the plan the deployment was prepared with is the one retired: stack a's resources retired, b's live

@@ -15,9 +15,11 @@ import pytest
 
 import after_allow_traffic
 import before_allow_traffic
+import deployment_state_changed
 from bluegreen import entry
 from tests.conftest import REGION
 from tests.hooks.conftest import Harness
+from tests.support.world import view
 
 
 @dataclass
@@ -88,7 +90,42 @@ def test_a_missing_plan_reports_failed(lambda_env: Harness, monkeypatch: pytest.
     assert lambda_env.ledger.statuses == {"exec-1": "Failed"}
 
 
-@pytest.mark.parametrize("module", ["before_allow_traffic", "after_allow_traffic"])
+def test_the_deployment_events_handler_settles_a_stopped_deployment_and_logs_its_id(
+    lambda_env: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lambda_env.deployments.create("d-9")
+    prepare = {"DeploymentId": "d-9", "LifecycleEventHookExecutionId": "exec-prepare"}
+    assert before_allow_traffic.handler(prepare, FakeContext())["status"] == "Succeeded"  # type: ignore[arg-type]
+    lambda_env.deployments.stop("d-9")  # a canary alarm
+    event = lambda_env.deployments.state_change_event("d-9", "STOP")
+    context = FakeContext(function_name="bluegreen-deployment-events")
+    capsys.readouterr()
+    answer = deployment_state_changed.handler(event, context)  # type: ignore[arg-type]
+    assert answer["outcome"] == "settled", answer
+    b = view(lambda_env.world, "b")
+    assert b.desired_tasks == 0 and not b.subscription_enabled and b.consumer is None
+    assert view(lambda_env.world, "a").working
+    out = capsys.readouterr().out
+    logs = json_lines(out)
+    assert logs and all(line.get("deployment_id") == "d-9" for line in logs if "level" in line)
+    assert any("DeploymentSettled" in line for line in logs if "_aws" in line)
+    again = deployment_state_changed.handler(event, context)  # type: ignore[arg-type]  # EventBridge's duplicate
+    assert again["outcome"] == "nothing"
+
+
+def test_the_deployment_events_handler_raises_on_an_event_it_cannot_read(lambda_env: Harness) -> None:
+    with pytest.raises(ValueError, match="no deploymentId"):
+        deployment_state_changed.handler(  # type: ignore[arg-type]
+            {
+                "source": "aws.codedeploy",
+                "detail-type": "CodeDeploy Deployment State-change Notification",
+                "detail": {},
+            },
+            FakeContext(),
+        )
+
+
+@pytest.mark.parametrize("module", ["before_allow_traffic", "after_allow_traffic", "deployment_state_changed"])
 def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(module: str) -> None:
     # A fresh interpreter with no plan, no table, no region and no credentials: the import must succeed.
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(["handlers", "shared"])}

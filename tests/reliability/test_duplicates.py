@@ -2,7 +2,7 @@
 
 A hypothesis state machine drives :func:`bluegreen.hooks.handle` (through the hooks' Harness, on a
 freshly seeded world per example) with deliveries of BeforeAllowTraffic and AfterAllowTraffic for
-deployments d-1..d-4: a first delivery, the same execution again (Lambda's duplicates and retries),
+deployments d-1..d-6: a first delivery, the same execution again (Lambda's duplicates and retries),
 a redelivery under a new execution id, a retire before its prepare, a prepare after its retire, two
 deliveries at once in two threads — and now and then an AWS call of the next step failing (AccessDenied,
 or a 500 on every attempt), after which a handler that raised is retried with the same event, as
@@ -42,8 +42,10 @@ from bluegreen.state import LiveRecord, Phase
 from tests.reliability import figures
 from tests.reliability.conftest import Fresh, fresh_world
 from tests.reliability.injection import ACCESS_DENIED, INTERNAL_ERROR, ErrorSpec
+from tests.support.world import swapped_plan
 
-DEPLOYMENTS = ("d-1", "d-2", "d-3", "d-4")
+DEPLOYMENTS = ("d-1", "d-2", "d-3", "d-4", "d-5", "d-6")
+IN_FLIGHT = "the deployment in flight"
 FLOWS = (Flow.PREPARE, Flow.RETIRE)
 Delivery = tuple[Flow, str, int]  # flow, deployment, execution number (the same number: the same execution)
 
@@ -112,7 +114,7 @@ class DestructiveCalls:
 
 
 class Deliveries(RuleBasedStateMachine):
-    """Hook events for d-1..d-4 in any order, duplicated, redelivered, concurrent; invariants after each step."""
+    """Hook events for d-1..d-6 in any order, duplicated, redelivered, concurrent; invariants after each step."""
 
     totals: ClassVar[Counter[str]] = Counter()
 
@@ -203,8 +205,18 @@ class Deliveries(RuleBasedStateMachine):
         assert deployment is not None
         flipped_here = after.phase in (Phase.FLIPPED, Phase.RETIRED) and deployment in {d for d, _ in retires}
         if deployment != before_deployment(before) and not flipped_here:
+            mover = before_deployment(before)
+            last = after.history[-1] if after.history else {}
+            if last.get("deployment_id") == mover and last.get("outcome") == "retired":
+                # the deployment on record flipped and retired in this step; then another one began
+                Deliveries.totals["flips"] += 1
+                assert mover in {d for d, _ in retires}, f"live changed without a retire of {mover}"
+                assert mover in self.prepared, f"{mover} flipped live but never prepared"
+                assert mover not in self.flipped, f"{mover} flipped a second time"
+                self.flipped[mover] = after.live
+                return
             # a prepare settled an ended deployment that had flipped (its event never came), then began
-            settled = before_deployment(before)
+            settled = mover
             Deliveries.totals["flipped deployments settled by the next prepare"] += 1
             assert settled in self.flipped and settled in self.ended, f"{settled} put back but never flipped or ended"
             assert settled not in self.retired, f"{settled} put back after a retire reported Succeeded"
@@ -245,9 +257,22 @@ class Deliveries(RuleBasedStateMachine):
         Deliveries.totals["faults armed"] += 1
         self.fresh.injector.fail_call, self.fresh.injector.error = len(self.fresh.injector.calls) + k, error
 
-    @rule(deployment=st.sampled_from(DEPLOYMENTS), how=st.sampled_from(["Stopped", "Failed"]), event=st.booleans())
+    @rule(
+        deployment=st.sampled_from((IN_FLIGHT, IN_FLIGHT, *DEPLOYMENTS)),
+        how=st.sampled_from(["Stopped", "Failed"]),
+        event=st.booleans(),
+    )
     def codedeploy_ends_it(self, deployment: str, how: str, event: bool) -> None:
-        """CodeDeploy stops or fails the deployment (a canary alarm, a hook timeout); its event comes, or is lost."""
+        """CodeDeploy stops or fails a deployment (a canary alarm, a hook timeout); its event comes, or is lost.
+
+        Often the one on record while it is in flight (the case that matters), else any.
+        """
+        if deployment == IN_FLIGHT:
+            record = self.record()
+            if record is None or record.deployment_id is None or not record.in_flight:
+                return
+            deployment = record.deployment_id
+            Deliveries.totals["deployments in flight ended"] += 1
         Deliveries.totals[f"deployments {how.lower()}"] += 1
         self.fresh.harness.deployments.ensure(deployment)
         if self.fresh.harness.deployments.get(deployment).ended:  # type: ignore[union-attr]
@@ -256,6 +281,21 @@ class Deliveries(RuleBasedStateMachine):
         self.ended.add(deployment)
         if event:
             self.state_change_event(deployment, "STOP" if how == "Stopped" else "FAILURE")
+
+    @rule(
+        deployment=st.sampled_from(DEPLOYMENTS),
+        how=st.sampled_from(["Stopped", "Failed"]),
+        event=st.booleans(),
+        flipped=st.booleans(),
+    )
+    def canary_alarm(self, deployment: str, how: str, event: bool, flipped: bool) -> None:
+        """A canary deployment: prepared, (maybe retired,) then ended by an alarm; its event comes, or is lost."""
+        delivery = (Flow.PREPARE, deployment, 0)
+        self._after([delivery], [self._deliver(delivery)])
+        if flipped:
+            delivery = (Flow.RETIRE, deployment, 0)
+            self._after([delivery], [self._deliver(delivery)])
+        self.codedeploy_ends_it(IN_FLIGHT, how, event)
 
     @rule(deployment=st.sampled_from(DEPLOYMENTS), state=st.sampled_from(["STOP", "FAILURE", "SUCCESS"]))
     def state_change_event(self, deployment: str, state: str) -> None:
@@ -293,7 +333,7 @@ class Deliveries(RuleBasedStateMachine):
         Deliveries.totals["retires with the plan swapped"] += 1
         harness = self.fresh.harness
         kept = harness.runtime
-        harness.with_plan(_swapped(harness.world.plan))
+        harness.with_plan(swapped_plan(harness.world.plan))
         try:
             delivery = (Flow.RETIRE, record.deployment_id, 0)
             self._after([delivery], [self._deliver(delivery)])
@@ -357,16 +397,6 @@ class Deliveries(RuleBasedStateMachine):
 
 def before_deployment(record: LiveRecord | None) -> str | None:
     return record.deployment_id if record is not None else None
-
-
-def _swapped(plan: dict[str, Any]) -> dict[str, Any]:
-    edited = json.loads(json.dumps(plan))
-    for section in ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora"):
-        for entry in edited.get(section, []):
-            entry["a"], entry["b"] = entry["b"], entry["a"]
-            if isinstance(entry.get("feeds"), dict):
-                entry["feeds"] = {"a": entry["feeds"]["b"], "b": entry["feeds"]["a"]}
-    return edited
 
 
 @pytest.mark.slow

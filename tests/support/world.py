@@ -123,3 +123,14 @@ class Viewer:
 def view(world: World, stack: str) -> StackView:
     """What AWS holds for ``stack`` of ``world`` (fresh clients; keep a :class:`Viewer` to look often)."""
     return Viewer(world)(stack)
+
+
+def swapped_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """``plan`` edited with a and b swapped in every entry (a plan edit between the hooks)."""
+    edited: dict[str, Any] = json.loads(json.dumps(plan))
+    for section in ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora"):
+        for entry in edited.get(section, []):
+            entry["a"], entry["b"] = entry["b"], entry["a"]
+            if isinstance(entry.get("feeds"), dict):
+                entry["feeds"] = {"a": entry["feeds"]["b"], "b": entry["feeds"]["a"]}
+    return edited

@@ -28,11 +28,11 @@ class HookStatus(StrEnum):
     FAILED = "Failed"
 
 
-class CodeDeployReporter:
-    """Sends ``PutLifecycleEventHookExecutionStatus`` for a deployment's hook execution."""
+class _CodeDeployUser:
+    """Where CodeDeploy is called (the hooks' own region: CodeDeploy calls a hook there); one client, made once."""
 
     def __init__(self, *, region: str | None = None, session: boto3.Session | None = None) -> None:
-        """Remember where to report; the client is made on the first report."""
+        """Remember the region and session; no client is made yet."""
         self.region = region
         self.session = session
         self._client: CodeDeployClient | None = None
@@ -43,6 +43,10 @@ class CodeDeployReporter:
         if self._client is None:
             self._client = cast("CodeDeployClient", make_client("codedeploy", region=self.region, session=self.session))
         return self._client
+
+
+class CodeDeployReporter(_CodeDeployUser):
+    """Sends ``PutLifecycleEventHookExecutionStatus`` for a deployment's hook execution."""
 
     def report(self, deployment_id: str, execution_id: str, status: HookStatus | str) -> bool:
         """Report ``status`` for the hook execution; True when CodeDeploy took it.
@@ -122,21 +126,8 @@ class DeploymentInfo:
         )
 
 
-class CodeDeployDeployments:
+class CodeDeployDeployments(_CodeDeployUser):
     """Reads deployments from CodeDeploy: ``GetDeployment``, and the lifecycle events of its target."""
-
-    def __init__(self, *, region: str | None = None, session: boto3.Session | None = None) -> None:
-        """Remember the region (the hooks' own: CodeDeploy calls a hook in its region); no client yet."""
-        self.region = region
-        self.session = session
-        self._client: CodeDeployClient | None = None
-
-    @property
-    def client(self) -> CodeDeployClient:
-        """The CodeDeploy client, made once."""
-        if self._client is None:
-            self._client = cast("CodeDeployClient", make_client("codedeploy", region=self.region, session=self.session))
-        return self._client
 
     def get(self, deployment_id: str) -> DeploymentInfo | None:
         """``GetDeployment``: the deployment, or None when CodeDeploy does not know it (a run by hand).
