@@ -265,9 +265,12 @@ class Report:
             "a cluster's state before its start or stop, and one poll after the start; the live cluster's "
             "reader count; the consumer's state, and in retire its ARN); the lookups the design requires "
             "instead of building names, once per resource per process (`GetFunction` for a function ARN, "
-            "`GetQueueUrl` for a queue URL); and the record. Not in the minimum: a read that only tells whether "
-            "an idempotent write is needed, the same read twice, and fence reads beyond the record the flip "
-            "returned.",
+            "`GetQueueUrl` for a queue URL); the record; and following the deployment — the application's "
+            "lease (taken and released), CodeDeploy's view of the deployment (`GetDeployment` at the start, and "
+            "in retire once more before the first irreversible step), the lifecycle event's start for the "
+            "deadline (`ListDeploymentTargets`, `GetDeploymentTarget`), and under the lease one fence read of "
+            "the record per wave of destructive steps. Not in the minimum: a read that only tells whether an "
+            "idempotent write is needed, the same read twice.",
             "",
             "- *Prepare, per pair of every service (19 calls):* `DescribeTable`; `DescribeDBClusters` \u00d73 "
             "(state, poll, the live reader count), `StartDBCluster`, `RegisterScalableTarget`; "
@@ -275,18 +278,20 @@ class Report:
             "`ListRuleNamesByTarget`, `EnableRule`; `UpdateService`; `DescribeAlarms`, `EnableAlarmActions`; "
             "`DescribeStreamConsumer`, `RegisterStreamConsumer`, and for the function it feeds "
             "`ListEventSourceMappings`, `CreateEventSourceMapping`.",
-            "- *Prepare, per hook (6 calls, and 1 more with clusters):* the record — one read to decide "
-            "`begin`, its write, the first start, `prepared`, the report's record — and the report; one "
-            "filtered `DescribeDBClusters`, the last look that every replacement cluster is still available.",
+            "- *Prepare, per hook (11 calls, and 1 more with clusters):* the record — one read to decide, the "
+            "deployment's write, the first start, `prepared`, the report's record — and the report; the lease "
+            "(2), `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget`; one filtered "
+            "`DescribeDBClusters`, the last look that every replacement cluster is still available.",
             "- *Retire, per pair of every service (20 calls):* `SetSubscriptionAttributes`; `GetFunction`, "
             "`ListEventSourceMappings`, `UpdateEventSourceMapping`, `ListRuleNamesByTarget`, `DisableRule`; "
             "`UpdateService`; `DescribeAlarms`, `DisableAlarmActions`; `GetQueueUrl` \u00d72, `PurgeQueue` "
             "\u00d72; `ListEventSourceMappings`, `DeleteEventSourceMapping`, `DescribeStreamConsumer`, "
             "`DeregisterStreamConsumer`; `RegisterScalableTarget` (the new live cluster), `DescribeDBClusters`, "
             "`StopDBCluster`.",
-            "- *Retire, per hook (5 calls):* the record — the first start, the flip, the finish, the report's "
-            "record, no read (every write is conditional and returns the item it was refused on) — and the "
-            "report.",
+            "- *Retire, per hook (12 calls, and a fence read per wave of destructive steps):* the record — one "
+            "read to decide, the first start, the flip, the finish, the report's record (every write is "
+            "conditional and returns the item it was refused on) — and the report; the lease (2), "
+            "`GetDeployment` (2), `ListDeploymentTargets`, `GetDeploymentTarget`.",
             "",
         )
         pairs = f.pairs
