@@ -141,3 +141,19 @@ def test_record_only_reads_the_record_alone(cli: Cli) -> None:
     assert ran.code == 0
     assert (ran.json["live"], ran.json["replacement"], ran.json["resources"]) == ("a", "b", None)
     assert cli.faults.calls == ["GetItem"]
+
+
+def test_status_says_when_the_deployment_acts_on_an_older_plan(cli: Cli) -> None:
+    import yaml  # noqa: PLC0415
+
+    assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    before = cli.with_plan("status", "--record-only", "--output", "json").json
+    assert before["plan_differs"] is False and before["deployment"]["plan_sha256"] == before["plan_sha256"]
+    edited = dict(cli.world.plan, deadline_minutes=30)  # the plan is edited while d-1 is in flight
+    cli.plan_file.write_text(yaml.safe_dump(edited, sort_keys=False), encoding="utf-8")
+    after = cli.with_plan("status", "--record-only", "--output", "json").json
+    assert after["plan_differs"] is True
+    assert any("acts on the plan it was prepared with" in warning for warning in after["warnings"])
+    # the retire, run by hand, acts on the plan d-1 was prepared with and says so
+    dry = cli.with_plan("plan", "retire", "--output", "json").json
+    assert any("acts on the plan it was prepared with" in note for note in dry["notes"])
