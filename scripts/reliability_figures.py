@@ -105,13 +105,14 @@ def render(data: dict[str, Any]) -> str:
             f"failures: **{d['failures']}**",
         ),
         (
-            "Following the deployment: deployments stopped or failed (canary alarms, hook time-outs) with their "
+            "Following the deployment: deployments stopped, failed or rolled back (canary alarms, hook time-outs) "
+            "with their "
             "state-change events delivered, repeated, late or lost; the plan a/b-swapped between the hooks; a "
             "second deployment group on the same record; the lease between concurrent runners — no destructive "
             "call on the live stack, no put-back of a retired deployment, every settled replacement retired",
             f"`{T}test_duplicates.py::test_deliveries_in_any_order_duplicated_and_concurrent_keep_every_promise` "
             "(the same state machine's rules `codedeploy_ends_it`, "
-            "`state_change_event`, "
+            "`state_change_event`, `codedeploy_rolls_it_back`, "
             "`retire_with_the_plan_swapped`; d-4 is another deployment group), "
             "`::test_a_duplicate_delivered_while_its_twin_retires_returns_without_acting`, "
             "`::test_a_second_deployment_arriving_during_a_prepare_waits_then_is_refused`; each situation "
@@ -122,6 +123,8 @@ def render(data: dict[str, Any]) -> str:
             f"{d.get('events:_nothing', 0)} changed nothing, {d.get('events:_needs_attention', 0)} called for a "
             f"person); {d.get('flipped_deployments_settled_by_the_next_prepare', 0)} flipped deployments settled by "
             f"the next prepare, {d.get('flips_back_settling_an_ended_deployment', 0)} by their event; "
+            f"{d.get('rollback_deployments', 0)} rollback deployments whose hooks settled what they undo "
+            f"({d.get('rollback_hooks_succeeded', 0)} Succeeded, {d.get('rollback_hooks_failed', 0)} Failed); "
             f"{d.get('retires_with_the_plan_swapped', 0)} retires with the plan swapped; "
             f"{d.get('returned_without_acting:_its_twin_at_work', 0)} deliveries returned without acting "
             f"(twin at work), {d.get('waited_for_the_lease_and_handed_over', 0)} waited for the lease and handed "

@@ -297,6 +297,29 @@ class Deliveries(RuleBasedStateMachine):
             self._after([delivery], [self._deliver(delivery)])
         self.codedeploy_ends_it(IN_FLIGHT, how, event)
 
+    @rule(flow=st.sampled_from(FLOWS))
+    def codedeploy_rolls_it_back(self, flow: Flow) -> None:
+        """CodeDeploy rolls the deployment in flight back with a new deployment, and (maybe) calls its hooks."""
+        record = self.record()
+        if record is None or record.deployment_id is None or not record.in_flight:
+            return
+        undone = record.deployment_id
+        book = self.fresh.harness.deployments
+        if book.get(undone) is None or book.get(undone).ended:  # type: ignore[union-attr]
+            return
+        Deliveries.totals["rollback deployments"] += 1
+        rollback = book.roll_back(undone, f"{undone}-rb-{len(book)}")
+        self.ended.add(undone)
+        delivery = (flow, rollback.deployment_id, 0)
+        result = self._deliver(delivery)
+        if result.status is not None:
+            Deliveries.totals[f"rollback hooks {result.status.value.lower()}"] += 1
+        self._after([delivery], [result])
+        after = self.record()
+        assert after is not None and after.deployment_id == undone, "a rollback's hook began a deployment"
+        if result.status is not None and result.status.value == "Succeeded":
+            assert after.settled, f"the rollback's hook succeeded but {undone} is not settled: {after.describe()}"
+
     @rule(deployment=st.sampled_from(DEPLOYMENTS), state=st.sampled_from(["STOP", "FAILURE", "SUCCESS"]))
     def state_change_event(self, deployment: str, state: str) -> None:
         """A state-change event (also a late, repeated or wrong one) delivered to the deployment-events handler."""
