@@ -30,7 +30,7 @@ Exit codes, for scripts:
 Errors are one line on stderr (``bluegreen: error: …``; an invalid plan adds one line per problem),
 and with ``--output json`` also ``{"error": {...}}`` on stdout. No traceback unless ``--debug``.
 
-Decisions where the brief was silent:
+Decisions made here, where nothing else fixed them:
 
 - **Regions.** The tools work in the plan's ``region``, else ``--region``, else the session's
   (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's). The state table is where the hooks run:

@@ -1,6 +1,6 @@
 """One run of a flow against the live-stack record: prepare or retire, and what each failure puts back.
 
-The rules (DESIGN.md, "rules that are never broken") as they are kept here:
+The rules (docs/design.md, "Hooks: rules that are never broken") as they are kept here:
 
 - **Fencing.** Every destructive step — and every undo of a prepare, which disables — first reads
   the record (one read per step, never reused: a duplicate delivery of the same execution, running at

@@ -41,7 +41,7 @@ second read). ``flip`` and ``set_phase`` write without reading first; ``begin``,
 ``finish`` read (strongly consistent), decide, and write on condition that what they read still
 holds, re-deciding from the returned item when another writer got there first.
 
-Decisions where the brief was silent:
+Decisions made here, where nothing else fixed them:
 
 * ``live`` changes only in ``flip`` (live := replacement, only from ``prepared``, only while live
   is the replacement's partner) and ``unflip`` (live := the old stack, only from ``flipped``).

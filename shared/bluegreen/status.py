@@ -17,7 +17,7 @@ One row per thing the flows switch or touch, with the id of the steps that act o
 - ``dynamodb[i]``: the table status (no mode);
 - ``aurora[i]``: the cluster status, its reader count and its min reader capacity (on when available).
 
-Decisions where the brief was silent:
+Decisions made here, where nothing else fixed them:
 
 - **Missing is a state, not an error**: a resource that does not exist (a table deleted by an
   ``on_retire: delete``, a service never created) is shown as ``missing``. A read that fails

@@ -7,7 +7,7 @@ attempts is checked against :func:`bluegreen.aws.max_attempts`). Errors are inje
 attempt below the clients (:mod:`tests.reliability.injection`); the steps run one at a time
 (``max_workers=1``), so call k is the same call in every world.
 
-What each run must show (DESIGN.md, "Hooks: rules that are never broken"):
+What each run must show (docs/design.md, "Hooks: rules that are never broken"):
 
 - exactly one status sent to CodeDeploy: Failed — or Succeeded when the failing call was not needed
   for any step (the read of an earlier report, the first-start stamp, the final ``retired`` mark),

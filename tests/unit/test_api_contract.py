@@ -1,4 +1,4 @@
-"""The tools API of ../shared/docs/API.md is a contract: every name, field and method exists as written."""
+"""The tools API of docs/api.md is a contract: every name, field and method exists as written."""
 
 from __future__ import annotations
 
