@@ -83,10 +83,10 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from bluegreen import render
 from bluegreen.aws import default_session, make_client
-from bluegreen.decide import Act, Intent, decide, status_needed
+from bluegreen.decide import Act, SettleHow, decide_by_hand
 from bluegreen.engine import RunStatus, Step, reversed_steps, waves
 from bluegreen.flows import prepare_steps, retire_steps
-from bluegreen.hooks import Flow, Runtime, run_flow, settle_by_hand
+from bluegreen.hooks import Flow, Runtime, decide_for, run_flow, settle_by_hand
 from bluegreen.plan import PLAN_FILE_VAR, PLAN_PARAMETER_VAR, PLAN_VAR, Plan, PlanError, load_plan_text
 from bluegreen.refs import StackReference
 from bluegreen.state import TABLE_ENV, LiveRecord, Phase, StateConflict, StateStore
@@ -221,9 +221,9 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     info, note = _codedeploy_view(runtime, d)
     if note:
         fp.notes.append(note)
-    other = status_needed(record, d) if flow is Flow.PREPARE else None
-    current = _codedeploy_view(runtime, other)[0] if other else None
-    decision = decide(Intent.PREPARE if flow is Flow.PREPARE else Intent.RETIRE, d, record, info, current=current)
+    decision, _ = decide_for(
+        runtime, flow, d, info, record=record, ask=lambda other: _codedeploy_view(runtime, other)[0]
+    )
     fp.decision = f"{decision.act.value}: {decision.reason}"
     if decision.settle is not None and record is not None:
         from bluegreen.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
@@ -232,7 +232,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
             f"{decision.settle.how.value} of deployment {decision.settle.deployment_id}: {decision.settle.reason}"
         )
         fp.settle_steps = settle_steps(runtime, record, decision.settle)
-        if decision.settle.how.value == "put-back" and record.phase is Phase.FLIPPED:
+        if decision.settle.how is SettleHow.PUT_BACK and record.phase is Phase.FLIPPED:
             live = fp.live = record.live.partner
     if decision.act in (Act.REFUSE,):
         fp.refusal = decision.reason
@@ -256,13 +256,9 @@ def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str
     info, note = _codedeploy_view(runtime, d)
     if note:
         fp.notes.append(note)
-    if info is not None and not info.ended:
-        fp.refusal = f"CodeDeploy still runs deployment {info.describe()}: stop it first"
-        return fp
-    state = "SUCCESS" if info is not None and info.status == "Succeeded" else "STOP"
-    decision = decide(Intent.EVENT, d, record, None, state=state)
+    decision = decide_by_hand(d, record, info)  # what `bluegreen run settle` (settle_by_hand) decides
     fp.decision = f"{decision.act.value}: {decision.reason}"
-    if decision.act is Act.ATTENTION:
+    if decision.act in (Act.REFUSE, Act.ATTENTION):
         fp.refusal = decision.reason
     elif decision.settle is None:
         fp.notes.append(f"nothing to do: {decision.reason}")

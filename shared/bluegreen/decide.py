@@ -261,3 +261,19 @@ def _decide_event(d: str, record: LiveRecord | None, state: str) -> Decision:  #
     if settle is None:
         return Decision(Act.NOTHING, f"{d} is already settled ({record.phase})")
     return Decision(Act.NOTHING, settle.reason, settle)
+
+
+def decide_by_hand(deployment_id: str, record: LiveRecord | None, info: DeploymentInfo | None) -> Decision:
+    """What ``bluegreen run settle`` does for ``deployment_id``: what its STOP (or SUCCESS) event would.
+
+    A deployment CodeDeploy still runs is refused (stop it first); one it does not know (run by hand)
+    is settled as a stopped one; one it ended is settled as its state-change event would settle it.
+    """
+    if info is not None and not info.ended:
+        return Decision(
+            Act.REFUSE,
+            f"CodeDeploy still runs deployment {info.describe()}: stop it first "
+            f"(aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled)",
+        )
+    state = "SUCCESS" if info is not None and info.status == "Succeeded" else "STOP"
+    return decide(Intent.EVENT, deployment_id, record, None, state=state)

@@ -53,8 +53,9 @@ DEADLINE_MINUTES = 60
 #: Seconds between two tries of a lease another runner holds; and the longest wait in one invocation.
 LEASE_POLL_SECONDS = 5.0
 LEASE_WAIT_SECONDS = 600.0
-#: Time kept at the end of an invocation for a hand-over.
+#: Time kept at the end of an invocation for a hand-over; and how long a lease outlives one.
 HANDOVER_SECONDS = 60.0
+HANDOVER_GRACE_SECONDS = 120.0
 
 Reinvoker = Callable[[dict[str, Any]], None]
 
@@ -156,14 +157,12 @@ def handle_state_change(
         holder=f"the deployment-events handler for {change.deployment_id} ({change.state})",
         clock=now,
     )
-    sleep: Callable[[float], None] = engine_kw.get("sleep", time.sleep)
-    held = lease.acquire(now() + time_left())
-    rounds = int(max(0.0, min(time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS)) // LEASE_POLL_SECONDS)
-    for _ in range(rounds):
-        if held is None:
-            break
-        sleep(LEASE_POLL_SECONDS)
-        held = lease.acquire(now() + time_left())
+    held = lease.wait(
+        lambda: now() + time_left(),
+        seconds=min(time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS),
+        poll=LEASE_POLL_SECONDS,
+        sleep=engine_kw.get("sleep", time.sleep),
+    )
     if held is not None:
         raise LeaseBusy(f"{app}: the lease is {held.describe(now())}; settling {change.deployment_id} is retried later")
     handed: list[bool] = []
@@ -194,9 +193,6 @@ def handle_state_change(
         return EventResult(change.deployment_id, change.state, "settled", message)
     finally:
         if handed:
-            try:
-                lease.acquire(now() + max(0.0, time_left()) + 120.0)
-            except Exception:
-                logger.exception("could not keep the lease for the continuation")
+            lease.keep_for_continuation(now() + max(0.0, time_left()) + HANDOVER_GRACE_SECONDS)
         else:
             lease.release()

@@ -24,7 +24,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -32,7 +33,7 @@ from typing import Any, Literal
 import boto3
 
 from bluegreen.aws import make_client
-from bluegreen.decide import Act, Decision, Intent, decide, status_needed
+from bluegreen.decide import Act, Decision, Intent, decide, decide_by_hand, status_needed
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
 from bluegreen.lease import Lease, LeaseHeld, new_token
 from bluegreen.plan import Plan, PlanError, load_plan_from_env, plan_from_snapshot, plan_snapshot
@@ -238,19 +239,26 @@ def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvok
 
 
 def decide_for(
-    runtime: Runtime, flow: Flow, deployment_id: str, info: DeploymentInfo | None
+    runtime: Runtime,
+    flow: Flow,
+    deployment_id: str,
+    info: DeploymentInfo | None,
+    *,
+    record: LiveRecord | Literal["read"] | None = "read",
+    ask: Callable[[str], DeploymentInfo | None] | None = None,
 ) -> tuple[Decision, LiveRecord | None]:
     """Read the record (and, when needed, CodeDeploy's view of the other deployment on it) and decide.
 
-    What the hooks and ``bluegreen run`` call: the same reads, the same pure
-    :func:`~bluegreen.decide.decide` (the dry run calls it with what it read). Returns the decision and
-    the record it was taken on.
+    What the hooks, ``bluegreen run`` and the dry run call: the same reads, the same pure
+    :func:`~bluegreen.decide.decide`. ``record`` is the record when the caller has read it already;
+    ``ask`` asks CodeDeploy about another deployment (default: ``GetDeployment``). Returns the decision
+    and the record it was taken on.
     """
     intent = Intent.PREPARE if flow is Flow.PREPARE else Intent.RETIRE
-    record = runtime.store.get(runtime.plan.application)
-    other = status_needed(record, deployment_id) if intent is Intent.PREPARE else None
-    current = runtime.deployments.get(other) if other else None
-    return decide(intent, deployment_id, record, info, current=current), record
+    held = runtime.store.get(runtime.plan.application) if record == "read" else record
+    other = status_needed(held, deployment_id) if intent is Intent.PREPARE else None
+    current = (ask or runtime.deployments.get)(other) if other else None
+    return decide(intent, deployment_id, held, info, current=current), held
 
 
 def _ended_check(runtime: Runtime, deployment_id: str, info: DeploymentInfo | None) -> Callable[[], str | None] | None:
@@ -306,6 +314,19 @@ def _decide_and_run(
     return result, f"{note}; {message}" if note else message
 
 
+@contextmanager
+def _by_hand(runtime: Runtime, holder: str, now: Callable[[], float]) -> Iterator[None]:
+    """The application's lease for a run by hand, for the plan's deadline; another runner at work: a conflict."""
+    lease = Lease(runtime.store, runtime.plan.application, owner=new_token(), holder=holder, clock=now)
+    held = lease.acquire(now() + runtime.deadline_minutes * 60)
+    if held is not None:
+        raise StateConflict(f"{runtime.plan.application}: another runner is at work, {held.describe(now())}")
+    try:
+        yield
+    finally:
+        lease.release()
+
+
 def run_flow(
     runtime: Runtime,
     flow: Flow,
@@ -331,22 +352,10 @@ def run_flow(
         first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
     )
     info = runtime.deployments.get(deployment_id)
-    lease = Lease(
-        runtime.store,
-        runtime.plan.application,
-        owner=new_token(),
-        holder=f"`bluegreen run {flow.value}` for {deployment_id}",
-        clock=now,
-    )
-    held = lease.acquire(now() + runtime.deadline_minutes * 60)
-    if held is not None:
-        raise StateConflict(f"{runtime.plan.application}: another runner is at work, {held.describe(now())}")
-    try:
+    with _by_hand(runtime, f"`bluegreen run {flow.value}` for {deployment_id}", now):
         return _decide_and_run(
             runtime, flow, request, info=info, clock=clock, on_event=on_event, handover=None, **engine_kw
         )
-    finally:
-        lease.release()
 
 
 def settle_by_hand(
@@ -366,21 +375,11 @@ def settle_by_hand(
     from bluegreen.settle import run_settle  # noqa: PLC0415 - settle imports runs, which this module feeds
 
     info = runtime.deployments.get(deployment_id)
-    if info is not None and not info.ended:
-        raise StateConflict(
-            f"CodeDeploy still runs deployment {info.describe()}: stop it first "
-            f"(aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled)"
-        )
-    state = "SUCCESS" if info is not None and info.status == "Succeeded" else "STOP"
-    lease = Lease(
-        runtime.store, runtime.plan.application, owner=new_token(), holder=f"`bluegreen run settle` of {deployment_id}"
-    )
-    held = lease.acquire(now() + runtime.deadline_minutes * 60)
-    if held is not None:
-        raise StateConflict(f"{runtime.plan.application}: another runner is at work, {held.describe(now())}")
-    try:
+    with _by_hand(runtime, f"`bluegreen run settle` of {deployment_id}", now):
         record = runtime.store.get(runtime.plan.application)
-        decision = decide(Intent.EVENT, deployment_id, record, None, state=state)
+        decision = decide_by_hand(deployment_id, record, info)
+        if decision.act is Act.REFUSE:
+            raise StateConflict(decision.reason)
         if decision.act is Act.ATTENTION:
             return RunResult(RunStatus.FAILED), decision.reason
         if decision.settle is None or record is None:
@@ -389,8 +388,6 @@ def settle_by_hand(
             first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
         )
         return run_settle(runtime, record, decision.settle, clock, on_event=on_event, handover=None, **engine_kw)
-    finally:
-        lease.release()
 
 
 def _report(
@@ -422,19 +419,24 @@ def _take_lease(
     A second delivery of the same hook execution finding its twin at work returns without acting (the
     twin reports). Another runner's lease is waited for, then handed over to a new invocation.
     """
-    held = lease.acquire(clock.now() + clock.time_left())
+
+    def until() -> float:
+        return clock.now() + clock.time_left()
+
+    held = lease.acquire(until())
     if held is None:
         return None
     if held.execution == request.execution_id:
         return HookResult(None, f"another delivery of this hook execution is at work ({held.describe(clock.now())})")
-    rounds = int(max(0.0, min(clock.time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS)) // LEASE_POLL_SECONDS)
-    for _ in range(rounds):
-        if clock.deadline_left() <= 0:
-            return held
-        sleep(LEASE_POLL_SECONDS)
-        held = lease.acquire(clock.now() + clock.time_left())
-        if held is None:
-            return None
+    held = lease.wait(
+        until,
+        seconds=min(clock.time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS),
+        poll=LEASE_POLL_SECONDS,
+        sleep=sleep,
+        give_up=lambda: clock.deadline_left() <= 0,
+    )
+    if held is None:
+        return None
     if clock.deadline_left() <= 0 or reinvoke is None:
         return held
     reinvoke(request.continuation(list(request.done), list(request.started), clock.first_started, lease.owner))
@@ -581,9 +583,6 @@ def _run_leased(
         return _report(rt, send, request, status, f"{flow.value}: {message}", done=[*request.done, *result.done])
     finally:
         if handed:
-            try:  # the continuation takes it again with the same token
-                lease.acquire(now() + max(0.0, time_left()) + HANDOVER_GRACE_SECONDS)
-            except Exception:
-                logger.exception("could not keep the lease for the continuation")
+            lease.keep_for_continuation(now() + max(0.0, time_left()) + HANDOVER_GRACE_SECONDS)
         else:
             lease.release()

@@ -112,6 +112,39 @@ class Lease:
         self.held = True
         return None
 
+    def wait(
+        self,
+        until: Callable[[], float],
+        *,
+        seconds: float,
+        poll: float,
+        sleep: Callable[[float], None],
+        give_up: Callable[[], bool] = lambda: False,
+    ) -> LeaseHeld | None:
+        """Take the lease, trying again every ``poll`` seconds for up to ``seconds``; None once taken.
+
+        ``until()`` gives the expiry to ask for at each try (the holder's invocation end); ``give_up()``
+        stops the wait early. Returns who still holds it when the wait ends.
+        """
+        held = self.acquire(until())
+        for _ in range(int(max(0.0, seconds) // poll)):
+            if held is None or give_up():
+                break
+            sleep(poll)
+            held = self.acquire(until())
+        return held
+
+    def keep_for_continuation(self, until: float) -> None:
+        """Renew the lease until ``until`` for the continuation a hand-over sent (it takes it with our token).
+
+        A failure is logged: the lease then expires with this invocation, and the continuation takes it
+        again if nobody else has.
+        """
+        try:
+            self.acquire(until)
+        except Exception:
+            logger.exception("%s: could not keep the lease for the continuation", self.application)
+
     def release(self) -> None:
         """Give the lease back when it is still ours; a failure is logged (it expires with the invocation)."""
         if not self.held:

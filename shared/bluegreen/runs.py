@@ -161,7 +161,7 @@ def _hand_over(handover: Handover | None, done: list[str], started: list[str]) -
     handover(done, started)
 
 
-def _undo(
+def run_undo(
     steps: list[Step],
     started: list[str],
     clock: Clock,
@@ -201,7 +201,7 @@ def _finish_undo(
 
     ``on_finished`` runs once every undo finished without a problem (it marks the deployment settled).
     """
-    finished, problems = _undo(steps, started, clock, guard, on_event, destructive=destructive)
+    finished, problems = run_undo(steps, started, clock, guard, on_event, destructive=destructive)
     if not finished:
         try:
             _hand_over(handover, [], started)
@@ -479,7 +479,7 @@ def _put_back(
         return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
     except Exception as exc:
         # Re-enabling the old stack changes nothing that is live: do it, then let Lambda retry the unflip.
-        _undo(steps, started, clock, None, on_event, destructive=False)
+        run_undo(steps, started, clock, None, on_event, destructive=False)
         raise MustRetry(f"{message}; the record could not be flipped back ({exc}): retry") from exc
     outcome = _finish_undo(
         steps,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bluegreen.decide import Settle, SettleHow
 from bluegreen.engine import Engine, RunResult, RunStatus, Step, reversed_steps
 from bluegreen.flows import cluster_stops, prepare_steps, retire_steps
-from bluegreen.runs import Clock, EventSink, Handover, MustRetry, _undo, fence
+from bluegreen.runs import Clock, EventSink, Handover, MustRetry, fence, run_undo
 from bluegreen.state import LiveRecord, Phase, StateConflict
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _put_back_old(
     scope = runtime.scope_for(record)
     old = record.live
     steps = retire_steps(scope.plan, scope.box, old)
-    finished, problems = _undo(steps, [s.id for s in steps], clock, None, on_event, destructive=False)
+    finished, problems = run_undo(steps, [s.id for s in steps], clock, None, on_event, destructive=False)
     if not finished:
         return _wait(handover, f"putting stack {old.value} back")
     if problems:
@@ -126,7 +126,7 @@ def _retire_replacement(
     scope = runtime.scope_for(record)
     steps = prepare_steps(scope.plan, scope.box, replacement)
     guard = fence(store, app, d, {Phase.PREPARE_FAILED, Phase.ROLLED_BACK})
-    finished, problems = _undo(steps, [s.id for s in steps], clock, guard, on_event, destructive=True)
+    finished, problems = run_undo(steps, [s.id for s in steps], clock, guard, on_event, destructive=True)
     if not finished:
         return _wait(handover, f"putting stack {replacement.value} back to retired")
     if problems:

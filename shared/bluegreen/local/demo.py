@@ -246,12 +246,6 @@ class Demo:
             self.console.print(
                 f"record: live {record.live} · deployment {record.deployment_id} {record.phase} · {settled}"
             )
-        clusters = [row.stack(StackReference.B) for row in report.resources if row.service == "aurora"]
-        if any(side.mode != "off" for side in clusters):
-            names = ", ".join(f"{side.name} ({side.state})" for side in clusters)
-            self.console.print(
-                f"[dim]stack b's Aurora cluster stays started (undoing a prepare does not stop it): {names}[/]"
-            )
         for problem in problems:
             self.console.print(f"  [red]✗ {render.esc(problem)}[/]")
         self.ok = self.ok and not problems
@@ -299,8 +293,8 @@ def _settled_problems(report: StatusReport, deployment: str) -> list[str]:
     """What differs from a stopped deployment settled, in the record and in what AWS holds.
 
     The record: live a, ``deployment`` rolled back and settled. AWS: stack a working; stack b's
-    workers at 0, subscription disabled, and every other switch the prepare turned on off again
-    (its Aurora cluster aside: undoing a prepare does not stop it).
+    workers at 0, subscription disabled, and every other switch the prepare turned on off again,
+    its Aurora cluster stopped.
     """
     a, b = StackReference.A, StackReference.B
     record = report.record
@@ -315,7 +309,7 @@ def _settled_problems(report: StatusReport, deployment: str) -> list[str]:
         problems.append(f"stack a is {report.condition(a)}, not working")
     for row in report.resources:
         side = row.stack(b)
-        if row.switch and row.service != "aurora" and side.mode != "off":
+        if row.switch and side.mode != "off":
             problems.append(f"{row.id} of stack b: {side.state}, not off")
         if row.service == "ecs" and side.data.get("desired_count") != 0:
             problems.append(f"{row.id} of stack b: {side.state}, not desired 0")
