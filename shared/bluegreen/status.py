@@ -30,8 +30,9 @@ Decisions made here, where nothing else fixed them:
   depths and table statuses have no mode. A stack whose switches are all on is ``working``, all off
   ``retired``, otherwise ``mixed`` (``unknown`` when a read failed).
 - **Warnings** name what looks wrong: the live stack's switches that are not on and its resources
-  that are missing, the replacement of a *prepared* deployment that is not fully on, and a
-  deployment flipped but never retired.
+  that are missing, the replacement of a *prepared* deployment that is not fully on, a
+  deployment flipped but never retired, and alarm types this botocore cannot return (so
+  ``cloudwatch[i]`` leaves them out, and the tools, run with it, do not switch them).
 - **No record yet**: live is the plan's ``initial_live`` and ``recorded`` is false ("no deployment yet").
 - Reads run in parallel on a small thread pool (:data:`MAX_WORKERS`); the report keeps plan order.
 """
@@ -196,6 +197,8 @@ class StatusReport:
     resources_read: bool = True
     #: The sha256 of the plan in force now (a deployment in flight acts on the one kept with its record).
     plan_sha256: str | None = None
+    #: What the tools say about the botocore they run with (alarm types it cannot return), once each.
+    tool_warnings: tuple[str, ...] = ()
 
     @property
     def plan_differs(self) -> bool:
@@ -271,6 +274,7 @@ class StatusReport:
                 f"{(record.plan_sha256 or '')[:12]}), not the current one ({(self.plan_sha256 or '')[:12]}): "
                 "the current plan takes effect at the next prepare"
             )
+        found.extend(self.tool_warnings)
         checked = [(self.live, "live stack")]
         if record is not None and record.in_flight and record.phase is Phase.PREPARED:
             checked.append((self.replacement, f"replacement (deployment {record.deployment_id} is prepared)"))
@@ -331,7 +335,14 @@ def collect_status(plan: Plan, toolbox: Toolbox, store: StateStore, *, resources
         resources=statuses,
         resources_read=resources,
         plan_sha256=plan_snapshot(plan, toolbox.region)[1],
+        tool_warnings=_tool_warnings(plan, toolbox) if resources else (),
     )
+
+
+def _tool_warnings(plan: Plan, box: Toolbox) -> tuple[str, ...]:
+    """The alarm-type warning of each CloudWatch entry's client, once each (no request: the service model says)."""
+    found = (box.cloudwatch(i).alarm_types_warning() for i in range(len(plan.cloudwatch)))
+    return tuple(dict.fromkeys(warning for warning in found if warning))
 
 
 # --------------------------------------------------------------------------- rows and their readers

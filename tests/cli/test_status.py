@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.cli.conftest import READ_PREFIXES, Cli
 from tests.conftest import REGION
 from tests.support.world import StackView, view
+from tests.unit.test_cloudwatch import older_botocore
 
 
 def _side(report: dict[str, Any], row: str, stack: str) -> dict[str, Any]:
@@ -157,3 +159,16 @@ def test_status_says_when_the_deployment_acts_on_an_older_plan(cli: Cli) -> None
     # the retire, run by hand, acts on the plan d-1 was prepared with and says so
     dry = cli.with_plan("plan", "retire", "--output", "json").json
     assert any("acts on the plan it was prepared with" in note for note in dry["notes"])
+
+
+def test_status_warns_when_this_botocore_cannot_return_log_alarms(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    older_botocore(monkeypatch, "1.35.99", drop=("LogAlarms",))
+    ran = cli.with_plan("status", "--output", "json")
+    assert ran.code == 0, ran.err
+    (warning,) = ran.json["warnings"]
+    assert warning.startswith("botocore 1.35.99 cannot return CloudWatch alarms of type LogAlarm")
+    assert ran.err.count("botocore 1.35.99 cannot return") == 1  # logged once, though both stacks' alarms were read
+    for stack in ("a", "b"):  # the metric alarms are still read
+        _assert_matches(ran.json, stack, view(cli.world, stack))
+    assert f"warning: {warning}" in " ".join(cli.with_plan("status").out.split())
+    assert cli.with_plan("status", "--record-only", "--output", "json").json["warnings"] == []

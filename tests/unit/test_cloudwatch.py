@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import copy
+import logging
 from typing import Any
 
 import boto3
+import botocore.loaders
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto.cloudwatch.models import cloudwatch_backends
 
+import bluegreen.tools.cloudwatch
 from bluegreen import StackReference
 from bluegreen.tools.cloudwatch import AlarmStack, CloudWatchConfig, CloudWatchTools
 from tests.conftest import ACCOUNT_ID, REGION
@@ -56,9 +60,9 @@ def put_composite_alarm(name: str, rule: str) -> None:
     )
 
 
-def actions_enabled() -> dict[str, bool]:
+def actions_enabled(client: Any = None) -> dict[str, bool]:
     """Every alarm in moto and whether its actions are enabled, read back with a plain client."""
-    found = cloudwatch().describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    found = (client or cloudwatch()).describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     return {a["AlarmName"]: a["ActionsEnabled"] for a in [*found["MetricAlarms"], *found["CompositeAlarms"]]}
 
 
@@ -179,3 +183,83 @@ def test_invalid_reference_is_an_error(cw_tools: CloudWatchTools) -> None:
     with pytest.raises(ValueError, match="expected 'a' or 'b'"):
         cw_tools.enable_alarms_actions("live")
     assert not any(actions_enabled().values())
+
+
+# -- log alarms, and alarm types an older botocore cannot return ----------------------------------
+
+LOG_ALARM_A = f"{PREFIX} error lines - A"
+
+
+def test_log_alarms_are_switched_with_the_others(cw_tools: CloudWatchTools) -> None:
+    # moto has no PutLogAlarm: add a log alarm to moto's DescribeAlarms answer, under LogAlarms as AWS sends it.
+    described = capture(cw_tools, "DescribeAlarms")
+
+    def with_log_alarm(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["LogAlarms"] = [{"AlarmName": LOG_ALARM_A, "ActionsEnabled": False}]
+
+    cw_tools._client("cloudwatch").meta.events.register("after-call.monitoring.DescribeAlarms", with_log_alarm)
+    enabled = capture(cw_tools, "EnableAlarmActions")
+    assert cw_tools.readable_alarm_types() == ("MetricAlarm", "CompositeAlarm", "LogAlarm")
+    assert cw_tools.alarm_types_warning() is None
+    cw_tools.enable_alarms_actions("a")
+    assert described[0]["AlarmTypes"] == ["MetricAlarm", "CompositeAlarm", "LogAlarm"]
+    assert sorted(enabled[0]["AlarmNames"]) == sorted([*A_ALARMS, LOG_ALARM_A])
+    assert LOG_ALARM_A not in cw_tools.alarm_actions_enabled("b")
+
+
+def older_botocore(monkeypatch: pytest.MonkeyPatch, version: str, *, drop: tuple[str, ...]) -> None:
+    """Make new sessions load a CloudWatch model as an older botocore had it: without the members of ``drop``
+    (``LogAlarms``; ``CompositeAlarms`` and the ``AlarmTypes`` parameter for one older still), as ``version``."""
+    original = botocore.loaders.Loader.load_service_model
+
+    def load_service_model(loader: Any, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        model = original(loader, service_name, type_name, api_version)
+        if service_name != "cloudwatch" or type_name != "service-2":
+            return model
+        model = copy.deepcopy(model)
+        shapes = model["shapes"]
+        for member in drop:
+            shapes["DescribeAlarmsOutput"]["members"].pop(member, None)
+            shapes["DescribeAlarmsInput"]["members"].pop(member, None)
+        shapes["AlarmType"]["enum"] = [kind for kind in shapes["AlarmType"]["enum"] if f"{kind}s" not in drop]
+        return model
+
+    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", load_service_model)
+    monkeypatch.setattr(botocore, "__version__", version)
+    monkeypatch.setattr(bluegreen.tools.cloudwatch, "_warned", set())  # a fresh process
+
+
+def test_an_older_botocore_says_once_which_alarm_types_it_leaves_out(
+    cw_tools: CloudWatchTools, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = cloudwatch()  # made before: it reads with today's model
+    older_botocore(monkeypatch, "1.35.99", drop=("LogAlarms",))
+    tools = CloudWatchTools(cw_tools.config, session=boto3.Session(region_name=REGION))
+    described = capture(tools, "DescribeAlarms")
+    with caplog.at_level(logging.WARNING, logger="bluegreen.tools.cloudwatch"):
+        tools.enable_alarms_actions("a")
+        tools.disable_alarms_actions("a")
+        CloudWatchTools(cw_tools.config, session=boto3.Session(region_name=REGION)).enable_alarms_actions("b")
+    assert tools.readable_alarm_types() == ("MetricAlarm", "CompositeAlarm")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [tools.alarm_types_warning()]  # once per process, however many tools and calls
+    assert warnings[0].startswith("botocore 1.35.99 cannot return CloudWatch alarms of type LogAlarm (its ")
+    assert "not switched" in warnings[0]
+    assert described[0]["AlarmTypes"] == ["MetricAlarm", "CompositeAlarm"]  # only what it can read
+    state = actions_enabled(reader)
+    assert all(state[name] for name in [*B_METRIC, *B_COMPOSITE])  # the rest is still switched
+
+
+def test_a_botocore_without_alarm_types_reads_metric_alarms_alone_and_says_so(
+    cw_tools: CloudWatchTools, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = cloudwatch()  # made before: it reads with today's model
+    older_botocore(monkeypatch, "1.15.0", drop=("LogAlarms", "CompositeAlarms", "AlarmTypes"))
+    tools = CloudWatchTools(cw_tools.config, session=boto3.Session(region_name=REGION))
+    described = capture(tools, "DescribeAlarms")
+    with caplog.at_level(logging.WARNING, logger="bluegreen.tools.cloudwatch"):
+        tools.enable_alarms_actions("a")
+    assert "AlarmTypes" not in described[0]  # that botocore would refuse the parameter
+    assert "of type CompositeAlarm, LogAlarm (its DescribeAlarms has no CompositeAlarms, LogAlarms)" in caplog.text
+    state = actions_enabled(reader)
+    assert all(state[name] for name in A_ALARMS[:-1]) and not state[A_ALARMS[-1]]  # the composite one left out

@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
 from bluegreen import StackReference
+from bluegreen.local.shim import Shim
 from bluegreen.tools.lambda_ import LambdaConfig, LambdaTools, LatestMetric, RuleRef
 from tests.conftest import ACCOUNT_ID, REGION
 
@@ -66,8 +67,7 @@ class World:
         return str(self.lam.publish_version(FunctionName=function)["Version"])
 
     def mapping(self, target_arn: str, queue: str, *, enabled: bool = True) -> str:
-        # moto filters ListEventSourceMappings by the exact FunctionName string a mapping was created with
-        # (AWS resolves names and ARNs alike), so tests create mappings with the ARN the tool lists by.
+        # Mappings made by name, or by partial ARN, are tested apart (see "mappings however made").
         created = self.lam.create_event_source_mapping(
             FunctionName=target_arn, EventSourceArn=self.queue_arn(queue), Enabled=enabled
         )
@@ -239,8 +239,14 @@ def test_list_event_source_mappings_follows_every_page(tools: LambdaTools, world
     calls = page_results(tools, "lambda", "ListEventSourceMappings", "EventSourceMappings", "NextMarker", 2)
     requests = count_calls(tools, "lambda", "ListEventSourceMappings")
     assert {m["UUID"] for m in tools.list_event_source_mappings("a")} == uuids
-    assert len(calls) == 3
-    assert [r["query_string"].get("Marker") for r in requests] == [None, "page-1", "page-2"]
+    assert len(calls) == 4
+    # By ARN (every page), then by name: one page, as the slicer is past the end (and moto lists none by name).
+    assert [(r["query_string"]["FunctionName"], r["query_string"].get("Marker")) for r in requests] == [
+        (world.arns[FN_A], None),
+        (world.arns[FN_A], "page-1"),
+        (world.arns[FN_A], "page-2"),
+        (FN_A, None),
+    ]
 
 
 def test_disable_event_mapping_disables_that_stack_only(tools: LambdaTools, world: World) -> None:
@@ -593,3 +599,106 @@ def test_get_latest_metrics_reads_every_page(tools: LambdaTools, metrics: Callab
     latest = tools.get_latest_metrics("a")
     assert len(calls) == 6
     assert {name: m.latest_metric_value for name, m in latest.items()} == {"Invocations": 4.0, "Throttles": 2.0}
+
+
+# -- mappings however made: by name (as SAM makes them), by ARN, by partial ARN --------------------
+
+
+def apply_shim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's mapping patches: names and ARNs resolve as in AWS; a duplicate mapping is refused."""
+    for patch in [*Shim.kinesis_consumer_patches(), *Shim.event_source_mapping_patches()]:
+        monkeypatch.setattr(patch.owner, patch.name, patch.value)
+
+
+@pytest.fixture(params=["moto", "shim"])
+def lookup(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, world: World) -> str:
+    """Plain moto (it lists by the exact string a mapping was made with), then the emulator's shim (as AWS)."""
+    if request.param == "shim":
+        apply_shim(monkeypatch)
+    return str(request.param)
+
+
+@pytest.fixture
+def shim(monkeypatch: pytest.MonkeyPatch, world: World) -> None:
+    apply_shim(monkeypatch)
+
+
+def made_by(world: World, function: str, queue: str, *, enabled: bool = True) -> str:
+    created = world.lam.create_event_source_mapping(
+        FunctionName=function, EventSourceArn=world.queue_arn(queue), Enabled=enabled
+    )
+    return str(created["UUID"])
+
+
+def test_mappings_made_by_name_and_by_arn_are_both_switched(lookup: str, world: World) -> None:
+    tools = make_tools()  # configured by name
+    by_name = made_by(world, FN_A, "q-by-name")
+    by_arn = made_by(world, world.arns[FN_A], "q-by-arn")
+    other = made_by(world, FN_B, "q-b")
+    listed = [m["UUID"] for m in tools.list_event_source_mappings("a")]
+    assert sorted(listed) == sorted([by_name, by_arn])  # each once: merged by UUID where both listings find it
+    tools.disable_event_mapping("a")
+    assert world.mapping_state(by_name) == world.mapping_state(by_arn) == "Disabled"
+    assert world.mapping_state(other) == "Enabled"
+    tools.enable_event_mapping("a")
+    assert world.mapping_state(by_name) == world.mapping_state(by_arn) == "Enabled"
+
+
+def test_tools_configured_by_arn_switch_a_mapping_made_by_name(lookup: str, world: World) -> None:
+    tools = make_tools(name_b=world.arns[FN_B])
+    by_name = made_by(world, FN_B, "q-b")
+    assert tools.target_name("b") == FN_B
+    tools.disable_event_mapping("b")
+    assert world.mapping_state(by_name) == "Disabled"
+
+
+def test_alias_mappings_made_by_qualified_name_are_the_alias_s_only(lookup: str, world: World) -> None:
+    tools = make_tools(alias=ALIAS)
+    on_alias = made_by(world, f"{FN_A}:{ALIAS}", "q-alias")
+    plain = made_by(world, FN_A, "q-plain")
+    assert [m["UUID"] for m in tools.list_event_source_mappings("a")] == [on_alias]
+    tools.disable_event_mapping("a")
+    assert world.mapping_state(on_alias) == "Disabled"
+    assert world.mapping_state(plain) == "Enabled"
+
+
+def test_a_mapping_made_by_partial_arn_is_found_where_names_resolve(shim: None, world: World) -> None:
+    partial = made_by(world, f"{ACCOUNT_ID}:function:{FN_A}", "q-partial")
+    make_tools().disable_event_mapping("a")
+    assert world.mapping_state(partial) == "Disabled"
+
+
+def test_create_finds_the_mapping_sam_made_by_name(lookup: str, world: World) -> None:
+    tools = make_tools()
+    by_name = made_by(world, FN_A, "q-sam")
+    created = tools.create_event_source_mapping("a", world.queue_arn("q-sam"), BatchSize=7)
+    assert created["UUID"] == by_name
+    assert (
+        len(world.lam.list_event_source_mappings(EventSourceArn=world.queue_arn("q-sam"))["EventSourceMappings"]) == 1
+    )
+
+
+def test_a_concurrent_create_by_name_is_refused_and_its_mapping_returned(shim: None, world: World) -> None:
+    # AWS (and the shim; moto would make a duplicate) refuses the tool's create: the winner's mapping is returned.
+    tools = make_tools()
+    queue = world.queue_arn("q-race")
+    winner: list[str] = []
+
+    def race(**_: Any) -> None:  # another creator (SAM, by name) wins between the tool's listing and its create
+        if not winner:
+            winner.append(made_by(world, FN_A, "q-race"))
+
+    refusals: list[str] = []
+
+    def answered(parsed: dict[str, Any], **_: Any) -> None:
+        refusals.append(str(parsed.get("Error", {}).get("Code", "")))
+
+    client = tools._client("lambda")
+    client.meta.events.register("before-call.lambda.CreateEventSourceMapping", race)
+    client.meta.events.register("after-call.lambda.CreateEventSourceMapping", answered)
+    created = tools.create_event_source_mapping("a", queue)
+    assert refusals == ["ResourceConflictException"]
+    assert created["UUID"] == winner[0]
+    assert [m["UUID"] for m in world.lam.list_event_source_mappings(EventSourceArn=queue)["EventSourceMappings"]] == [
+        winner[0]
+    ]

@@ -4,6 +4,18 @@ The function of stack a or b is ``lambda_name_a`` / ``lambda_name_b``. Its ARN i
 reports (``GetFunction``), never one built from the config's region and account — the original
 library built it by hand and so missed functions whenever the account id was wrong or absent. With
 ``alias`` set, mappings and rule targets are those of the alias ARN (``<function ARN>:<alias>``).
+
+Event-source mappings are listed twice and merged by ``UUID``: by the function's ARN and by its name
+(each with ``:alias`` when set). ``ListEventSourceMappings`` takes ``FunctionName`` as a name, a full
+or partial ARN, qualified or not, and AWS resolves it to the function, so a mapping is found however it
+was created — SAM creates them by name, this module by ARN — and both listings return the same set
+(https://docs.aws.amazon.com/lambda/latest/api/API_ListEventSourceMappings.html). A backend that
+matches the string a mapping was created with (moto, which bluegreen's emulator shim corrects; people
+also test hooks of their own on plain moto) finds each mapping through one of the two listings. The
+cost is one more ``ListEventSourceMappings`` per listing on AWS; nothing else changes there. Listing by
+``EventSourceArn`` instead would need every source known in advance, and listing everything and
+filtering on ``FunctionArn`` reads every mapping of the region (and moto reports a mapping of an alias
+with the version's ARN).
 """
 
 from __future__ import annotations
@@ -145,11 +157,23 @@ class LambdaTools(BaseTools[LambdaConfig]):
         arn = self.function_arn(ref)
         return f"{arn}:{self.config.alias}" if self.config.alias else arn
 
+    def target_name(self, ref: StackReference | str) -> str:
+        """The stack's function by bare name, as SAM names it in a mapping: ``name``, or ``name:alias`` with ``alias``.
+
+        The name is the one in :meth:`function_arn`, so a config that gives the function by ARN gets it too.
+        """
+        name = self.function_arn(ref).rsplit(":", 1)[-1]
+        return f"{name}:{self.config.alias}" if self.config.alias else name
+
     # -- event-source mappings ------------------------------------------------------------------
 
     def list_event_source_mappings(self, ref: StackReference | str) -> list[dict[str, Any]]:
-        """Every event-source mapping of the stack's function (or alias): every page of ``ListEventSourceMappings``."""
-        return self._mappings(self.target_arn(ref))
+        """Every event-source mapping of the stack's function (or alias), however it was created.
+
+        Every page of ``ListEventSourceMappings`` by :meth:`target_arn`, then by :meth:`target_name`,
+        merged by ``UUID`` (first seen kept): see the module docstring for why both.
+        """
+        return self._mappings_of(ref)
 
     def enable_event_mapping(
         self, ref: StackReference | str, *, retry_delay: float = 5.0, retry_attempts: int = 6
@@ -178,15 +202,16 @@ class LambdaTools(BaseTools[LambdaConfig]):
         """Create a mapping from ``event_source_arn`` to the stack's function (or alias) and return it.
 
         ``params`` are further ``CreateEventSourceMapping`` parameters (``BatchSize``, ``StartingPosition``…).
-        Idempotent: when the function already has a mapping for this source it is returned unchanged
-        (found by listing first, or after a ``ResourceConflictException`` from a concurrent create);
-        ``params`` are not applied to an existing mapping.
+        Idempotent: when the function already has a mapping for this source — created by name or by
+        ARN — it is returned unchanged (found by listing first, or after the ``ResourceConflictException``
+        AWS answers a second mapping of the same function and source with, e.g. from a concurrent create);
+        ``params`` are not applied to an existing mapping. The mapping is created with :meth:`target_arn`.
         """
         clash = {"FunctionName", "EventSourceArn"} & params.keys()
         if clash:
             raise ValueError(f"{sorted(clash)} are set by create_event_source_mapping itself: leave them out")
         target = self.target_arn(ref)
-        existing = self._mapping_for_source(target, event_source_arn)
+        existing = self._mapping_for_source(ref, event_source_arn)
         if existing is not None:
             return existing
         try:
@@ -196,7 +221,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
         except ClientError as error:
             if _code(error) != "ResourceConflictException":
                 raise
-            existing = self._mapping_for_source(target, event_source_arn)
+            existing = self._mapping_for_source(ref, event_source_arn)
             if existing is None:
                 raise
             return existing
@@ -358,8 +383,16 @@ class LambdaTools(BaseTools[LambdaConfig]):
         )
         return [_plain(mapping) for page in pages for mapping in page.get("EventSourceMappings", [])]
 
-    def _mapping_for_source(self, target: str, event_source_arn: str) -> dict[str, Any] | None:
-        for mapping in self._mappings(target, event_source_arn):
+    def _mappings_of(self, ref: StackReference | str, event_source_arn: str | None = None) -> list[dict[str, Any]]:
+        """The stack's mappings listed by target ARN and by target name, merged by UUID (see the module docstring)."""
+        merged: dict[str, dict[str, Any]] = {}
+        for function in (self.target_arn(ref), self.target_name(ref)):
+            for mapping in self._mappings(function, event_source_arn):
+                merged.setdefault(str(mapping["UUID"]), mapping)
+        return list(merged.values())
+
+    def _mapping_for_source(self, ref: StackReference | str, event_source_arn: str) -> dict[str, Any] | None:
+        for mapping in self._mappings_of(ref, event_source_arn):
             if mapping.get("State") != "Deleting":
                 return mapping
         return None
