@@ -11,13 +11,16 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
+from moto.rds.models import RDSBackend
 
 from bluegreen import ClusterState, StackReference
+from bluegreen.local.busy import BusyInstances
 from bluegreen.tools.aurora import (
     AUTOSCALING_RESOURCE_TAG,
     READ_REPLICA_COUNT,
     AuroraConfig,
     AuroraTools,
+    ClusterBusyError,
     ClusterDeletionProtectedError,
     ClusterStateError,
     PerformanceInsightsError,
@@ -380,6 +383,69 @@ def test_stop_refused_because_the_cluster_stopped_meanwhile_is_done(tools: Auror
     assert status(CLUSTER_A) == "stopped"
 
 
+def busy_model(monkeypatch: pytest.MonkeyPatch) -> BusyInstances:
+    """The emulator's model of busy instances, applied to moto for this test: StopDBCluster refuses while one is."""
+    busy = BusyInstances()
+    monkeypatch.setattr(RDSBackend, "stop_db_cluster", busy.stop_db_cluster(RDSBackend.stop_db_cluster))
+    return busy
+
+
+def test_stop_of_a_cluster_with_a_busy_instance_raises_cluster_busy(
+    tools: AuroraTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy_model(monkeypatch).mark(AUTOSCALED, region=REGION, status="creating")  # Auto Scaling is still adding it
+    with pytest.raises(
+        ClusterBusyError, match=f"fn-db-a-dev.*InvalidDBInstanceState.*{AUTOSCALED} is creating"
+    ) as raised:
+        tools.stop_database("a")
+    assert isinstance(raised.value, ClusterStateError)  # callers that wait on ClusterStateError wait on it too
+    assert (raised.value.cluster, raised.value.state) == (CLUSTER_A, ClusterState.AVAILABLE)
+    assert isinstance(raised.value.__cause__, ClientError)
+    assert status(CLUSTER_A) == "available"
+
+
+def test_stop_names_the_instances_that_are_not_available(tools: AuroraTools, monkeypatch: pytest.MonkeyPatch) -> None:
+    busy_model(monkeypatch).mark(f"{CLUSTER_B}-reader-0", region=REGION)  # modifying: Performance Insights
+    with pytest.raises(ClusterBusyError) as raised:
+        tools.stop_database("b")
+    assert raised.value.busy == {f"{CLUSTER_B}-reader-0": "modifying"}
+    assert status(CLUSTER_B) == "available"
+
+
+def test_stop_waits_while_busy_and_stops_once_the_instance_is_available(
+    tools: AuroraTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = busy_model(monkeypatch)
+    busy.mark(f"{CLUSTER_B}-reader-0", region=REGION)
+    with pytest.raises(ClusterBusyError):
+        tools.stop_database("b")
+    busy.release(f"{CLUSTER_B}-reader-0", region=REGION)
+    tools.stop_database("b")
+    assert status(CLUSTER_B) == "stopped"
+
+
+def test_stop_refused_by_the_cluster_while_it_is_still_available_is_busy(tools: AuroraTools) -> None:
+    tries = refuse(tools, "StopDBCluster", "InvalidDBClusterStateFault")
+    with pytest.raises(ClusterBusyError, match="InvalidDBClusterStateFault") as raised:
+        tools.stop_database("a")
+    assert raised.value.busy == {}
+    assert tries == [1]
+
+
+def test_stop_refused_for_a_cluster_being_deleted_meanwhile_propagates(tools: AuroraTools) -> None:
+    refuse(tools, "StopDBCluster", "InvalidDBInstanceState")
+    report_status(tools, "available", "deleting")
+    with pytest.raises(ClientError, match="InvalidDBInstanceState") as raised:
+        tools.stop_database("a")
+    assert not isinstance(raised.value, ClusterBusyError)
+
+
+def test_stop_refused_for_another_reason_propagates(tools: AuroraTools) -> None:
+    refuse(tools, "StopDBCluster", "InvalidParameterCombination")
+    with pytest.raises(ClientError, match="InvalidParameterCombination"):
+        tools.stop_database("a")
+
+
 def test_start_and_stop_of_a_missing_cluster_name_it(tools: AuroraTools) -> None:
     missing = make_tools(cluster_name_a="fn-db-nowhere")
     with pytest.raises(LookupError, match="fn-db-nowhere"):
@@ -500,6 +566,76 @@ def test_delete_database_of_a_cluster_deleted_meanwhile_is_done(tools: AuroraToo
     refuse(tools, "DeleteDBCluster", "DBClusterNotFoundFault")
     report_status(tools, "available", "deleting")
     assert tools.delete_database("a") is None
+
+
+def test_delete_database_deregisters_the_auto_scaling_target_first(tools: AuroraTools) -> None:
+    order: list[str] = []
+    for service, operation in (
+        ("application-autoscaling", "DeregisterScalableTarget"),
+        ("rds", "DeleteDBInstance"),
+        ("rds", "DeleteDBCluster"),
+    ):
+        client = tools._client(service)
+        client.meta.events.register(
+            f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+            lambda operation=operation, **_: order.append(operation),
+        )
+    deregistered = capture(tools, "application-autoscaling", "DeregisterScalableTarget")
+    tools.delete_database("b")
+    assert order == ["DeregisterScalableTarget", "DeleteDBInstance", "DeleteDBInstance", "DeleteDBCluster"]
+    assert deregistered == [
+        {"ServiceNamespace": "rds", "ResourceId": f"cluster:{CLUSTER_B}", "ScalableDimension": READ_REPLICA_COUNT}
+    ]
+    left = aas().describe_scalable_targets(ServiceNamespace="rds")["ScalableTargets"]
+    assert [t["ResourceId"] for t in left] == [f"cluster:{CLUSTER_A}"]
+
+
+def test_delete_database_without_an_auto_scaling_target_deletes_all_the_same(aws: None) -> None:
+    create_cluster(CLUSTER_A, readers=1)
+    create_cluster(CLUSTER_B, readers=1)
+    tools = make_tools()
+    deregistered = capture(tools, "application-autoscaling", "DeregisterScalableTarget")
+    tools.delete_database("a")
+    assert deregistered == []
+    assert CLUSTER_A not in cluster_ids()
+
+
+def test_delete_database_counts_a_target_deregistered_meanwhile_as_deregistered(tools: AuroraTools) -> None:
+    def gone(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return error_response({"Code": "ObjectNotFoundException", "Message": "No scalable target found"})
+
+    tools._client("application-autoscaling").meta.events.register(
+        "before-call.application-auto-scaling.DeregisterScalableTarget", gone
+    )
+    tools.delete_database("b")
+    assert CLUSTER_B not in cluster_ids()
+
+
+def test_delete_database_propagates_other_deregistration_errors_before_deleting_anything(tools: AuroraTools) -> None:
+    def refused(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return error_response({"Code": "ConcurrentUpdateException", "Message": "pending update"})
+
+    tools._client("application-autoscaling").meta.events.register(
+        "before-call.application-auto-scaling.DeregisterScalableTarget", refused
+    )
+    with pytest.raises(ClientError, match="ConcurrentUpdateException"):
+        tools.delete_database("b")
+    assert CLUSTER_B in cluster_ids()
+    assert f"{CLUSTER_B}-reader-0" in instance_ids()
+
+
+def test_delete_database_twice_deregisters_once(tools: AuroraTools) -> None:
+    deregistered = capture(tools, "application-autoscaling", "DeregisterScalableTarget")
+    tools.delete_database("b")
+    tools.delete_database("b")
+    assert len(deregistered) == 1
+
+
+def test_delete_database_refused_before_anything_keeps_the_target(tools: AuroraTools) -> None:
+    rds().stop_db_cluster(DBClusterIdentifier=CLUSTER_B)
+    with pytest.raises(ClusterStateError):
+        tools.delete_database("b")
+    assert target(CLUSTER_B)["MinCapacity"] == 1
 
 
 @given(st.text(max_size=300))

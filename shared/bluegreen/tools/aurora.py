@@ -76,6 +76,22 @@ class ClusterStateError(RuntimeError):
         self.state = state
 
 
+class ClusterBusyError(ClusterStateError):
+    """The cluster is available, but RDS refused to stop it because one of its instances is busy.
+
+    ``StopDBCluster`` answers ``InvalidDBInstanceState`` (or ``InvalidDBClusterStateFault``) while an
+    instance of the cluster is not available: a reader being added or removed by Aurora Auto Scaling,
+    an instance being modified (Performance Insights being turned on, a class change), rebooted, ….
+    It is "not now": call again once the instances are available. ``state`` is the cluster's status
+    read after the refusal (usually ``AVAILABLE``); ``busy`` names the instances that were not
+    available then, with their status (empty when none was seen: the refusal alone says so).
+    """
+
+    def __init__(self, message: str, *, cluster: str, state: ClusterState, busy: Mapping[str, str]) -> None:
+        super().__init__(message, cluster=cluster, state=state)
+        self.busy = dict(busy)
+
+
 class ClusterDeletionProtectedError(RuntimeError):
     """The cluster has deletion protection enabled, so it (and its instances) were left as they were."""
 
@@ -226,6 +242,15 @@ class AuroraTools(BaseTools[AuroraConfig]):
         Idempotent: a cluster that is stopped or stopping is done. Any other status (starting,
         modifying, backing-up, …) raises :class:`ClusterStateError` — AWS stops only an available
         cluster, so call again once it is; a missing cluster raises ``LookupError``.
+
+        An available cluster can still be refused: RDS answers ``InvalidDBInstanceState`` (or
+        ``InvalidDBClusterStateFault``) while one of its instances is busy — a reader being added or
+        removed by Aurora Auto Scaling, an instance being modified (Performance Insights being turned
+        on), rebooted, … (StopDBCluster, Errors: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_StopDBCluster.html).
+        The cluster's status is then read again: stopped or stopping (someone else stopped it) is
+        done; running still raises :class:`ClusterBusyError` (a :class:`ClusterStateError`) naming the
+        instances that are not available — call again once they are. A refusal for a cluster that is
+        now being deleted or failed propagates as the ``ClientError`` it was.
         """
         name = self.cluster_name(ref)
         state = self.get_cluster_state(ref)
@@ -242,11 +267,24 @@ class AuroraTools(BaseTools[AuroraConfig]):
         try:
             self._rds.stop_db_cluster(DBClusterIdentifier=name)
         except ClientError as err:
-            now = self.get_cluster_state(ref) if _code(err) == "InvalidDBClusterStateFault" else None
-            if now not in (ClusterState.STOPPED, ClusterState.STOPPING):
+            if _code(err) not in _NOT_READY:
                 raise
-            logger.info("Aurora cluster %r is %s: already stopped", name, now)
-            return
+            now = self.get_cluster_state(ref)
+            if now in (ClusterState.STOPPED, ClusterState.STOPPING):
+                logger.info("Aurora cluster %r is %s: already stopped", name, now)
+                return
+            if now in _NOT_RUNNING:
+                raise
+            busy = self._busy_members(name)
+            listed = ", ".join(f"{instance} is {status}" for instance, status in sorted(busy.items()))
+            raise ClusterBusyError(
+                f"cannot stop Aurora cluster {name!r} yet: RDS refused ({_code(err)}) while an instance is busy "
+                f"({listed or 'a reader being added or removed, an instance being modified'}); call again once "
+                "every instance is available",
+                cluster=name,
+                state=now,
+                busy=busy,
+            ) from err
         logger.info("Aurora cluster %r stopping", name)
 
     def delete_database(self, ref: StackReference | str) -> str | None:
@@ -258,10 +296,17 @@ class AuroraTools(BaseTools[AuroraConfig]):
         ``SkipFinalSnapshot`` when ``skip_delete_snapshots`` — and that snapshot's identifier is
         returned (None when skipped or nothing was deleted).
 
+        First, the cluster's Application Auto Scaling target (namespace ``rds``, resource
+        ``cluster:<name>``, dimension ``rds:cluster:ReadReplicaCount``) is deregistered, which deletes
+        its scaling policies and scheduled actions: otherwise Aurora Auto Scaling could add a reader
+        back (its min capacity) while the members are being deleted, and the cluster could not be
+        deleted with that member in it. A cluster with no target is left so; a target deregistered
+        meanwhile (``ObjectNotFoundException``) counts as deregistered.
+
         Idempotent: a cluster that is gone or already deleting is done, and so is a member already
         gone or deleting. Deletion protection raises :class:`ClusterDeletionProtectedError` and a
         stopped or stopping cluster (AWS cannot delete one) :class:`ClusterStateError`, both before
-        anything is deleted.
+        anything is deleted or deregistered.
         """
         name = self.cluster_name(ref)
         cluster = self._find_cluster(name)
@@ -281,6 +326,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
                 cluster=name,
                 state=state,
             )
+        self._deregister_scalable_target(name)
         members = sorted(cluster.get("DBClusterMembers", []), key=lambda m: m.get("IsClusterWriter", False))
         for member in members:
             self._delete_instance(member["DBInstanceIdentifier"])
@@ -474,6 +520,35 @@ class AuroraTools(BaseTools[AuroraConfig]):
                     return
             raise
         logger.info("DB instance %r deleting", identifier)
+
+    def _deregister_scalable_target(self, name: str) -> None:
+        """``DeregisterScalableTarget`` on the cluster's reader-count target, when it has one."""
+        target = self._scalable_target(name)
+        if target is None:
+            logger.info("Aurora cluster %r has no auto scaling target to deregister", name)
+            return
+        try:
+            self._aas.deregister_scalable_target(
+                ServiceNamespace="rds", ResourceId=target["ResourceId"], ScalableDimension=READ_REPLICA_COUNT
+            )
+        except ClientError as err:
+            if _code(err) != "ObjectNotFoundException":
+                raise
+            logger.info("Aurora cluster %r: auto scaling target already deregistered", name)
+            return
+        logger.info("Aurora cluster %r: auto scaling target deregistered", name)
+
+    def _busy_members(self, name: str) -> dict[str, str]:
+        """The cluster's instances that are not available, with their status (``DescribeDBInstances``)."""
+        pages = self._rds.get_paginator("describe_db_instances").paginate(
+            Filters=[{"Name": "db-cluster-id", "Values": [name]}]
+        )
+        return {
+            instance["DBInstanceIdentifier"]: instance.get("DBInstanceStatus", "")
+            for page in pages
+            for instance in page.get("DBInstances", [])
+            if instance.get("DBInstanceStatus") != "available"
+        }
 
     def _scalable_target(self, name: str) -> ScalableTargetTypeDef | None:
         resource = f"cluster:{name}"
