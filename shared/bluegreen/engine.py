@@ -5,8 +5,9 @@ intends, what it depends on and how to undo it. The engine runs them (the hooks)
 :func:`waves` lays them out without running anything (the dry run) — both from the same list, so the
 dry run cannot drift from the real run.
 
-A step's action returns :data:`DONE` (or None) when finished, or :data:`PENDING` when it is waiting
-for AWS (an Aurora cluster starting): the engine polls it again with backoff. When only waiting is
+A step's action returns :data:`DONE` (or None) when finished, :data:`PENDING` when it is waiting
+for AWS (an Aurora cluster starting): the engine polls it again with backoff; or :class:`WaitFor` when
+it waits for time to pass (a settle window): the engine polls it again after that time. When only waiting is
 left and the Lambda's remaining time runs low, :meth:`Engine.run` returns ``continue`` with the ids
 of the finished steps, so the caller can re-invoke itself and resume; steps are idempotent, so a
 step repeated after a lost progress record is harmless. Past the deadline it fails.
@@ -40,7 +41,21 @@ POLL_INITIAL_SECONDS = 5.0
 DONE = StepStatus.DONE
 PENDING = StepStatus.PENDING
 
-StepAction = Callable[[], StepStatus | None]
+
+@dataclass(frozen=True)
+class WaitFor:
+    """A step's answer while it waits for time to pass (not for AWS): poll it again in ``seconds``.
+
+    The engine treats it as :data:`PENDING` with this delay (at most ``poll_max``) instead of its
+    backoff, so a settle window of a few seconds ends on time and one of fifteen minutes is not
+    polled every five seconds.
+    """
+
+    seconds: float
+
+
+StepOutcome = StepStatus | WaitFor
+StepAction = Callable[[], StepOutcome | None]
 #: An undo: like an action, it may return PENDING to be polled again (a cluster still stopping).
 UndoAction = Callable[[], StepStatus | None] | Callable[[], object]
 
@@ -270,7 +285,7 @@ class Engine:
             except Exception:  # a display or metrics failure must not lose the run's bookkeeping
                 logger.exception("step event listener failed on %s", step.id)
 
-    def _execute(self, step: Step) -> tuple[StepStatus, float]:
+    def _execute(self, step: Step) -> tuple[StepOutcome, float]:
         started = self.clock()
         if step.destructive and self.guard is not None:
             self.guard(step)
@@ -296,7 +311,7 @@ class _Run:
         self.ready: list[str] = []
         self.waiting: dict[str, float] = {}
         self.polls: dict[str, int] = {}
-        self.running: dict[Future[tuple[StepStatus, float]], str] = {}
+        self.running: dict[Future[tuple[StepOutcome, float]], str] = {}
         self.failed = False
         self.short_of_time = False
 
@@ -395,7 +410,10 @@ class _Run:
             except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
                 self._fail(step, f"{type(exc).__name__}: {exc}")
                 continue
-            if status is PENDING:
+            if isinstance(status, WaitFor):
+                self.waiting[node] = engine.clock() + min(engine.poll_max, max(0.0, status.seconds))
+                engine._emit(step, StepEventKind.PENDING, seconds)
+            elif status is PENDING:
                 self.polls[node] = self.polls.get(node, 0) + 1
                 delay = min(engine.poll_max, engine.poll_initial * 2 ** min(self.polls[node] - 1, 16))
                 self.waiting[node] = engine.clock() + delay

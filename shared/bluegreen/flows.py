@@ -7,11 +7,15 @@ re-invocation can carry the ids of finished steps and resume.
 
 Prepare (on the replacement R):
   DynamoDB tables checked → Aurora clusters started and awaited → reader min capacity := the live
-  cluster's reader count; once every cluster is available: SNS subscriptions, event-source mappings,
-  EventBridge rules, worker services, alarm actions on; Kinesis consumers registered (and the
-  function each one feeds mapped to it). Every step's undo puts R back to retired.
+  cluster's reader count; once every cluster is available: R's queues purged of what its last
+  retirement left (the live stack processed those messages), then SNS subscriptions, event-source
+  mappings, EventBridge rules, worker services, alarm actions on; Kinesis consumers registered (and
+  the function each one feeds mapped to it). Every step's undo puts R back to retired, at once.
 Retire (on the old stack O, after the flip):
-  reversible steps (subscriptions, mappings, rules, workers, alarm actions off) → irreversible steps
+  with SNS entries, a settle window (``settle_minutes``: SNS filter changes take up to 15 minutes to
+  apply) until R's subscriptions have been on that long → O's subscriptions off → a second window in
+  which O's consumers drain what still reaches them → the other reversible steps (mappings, rules,
+  workers, alarm actions off) → irreversible steps
   (queues purged, fed mappings deleted and consumers deregistered) → the new live clusters' min
   capacity back to the plan's minimum → the old clusters stopped →
   last of all, deletions (tables and clusters with ``on_retire: delete``): nothing that can still
@@ -21,12 +25,15 @@ Retire (on the old stack O, after the flip):
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from bluegreen.engine import DONE, PENDING, Step, StepStatus
+from bluegreen.engine import DONE, PENDING, Step, StepOutcome, StepStatus, WaitFor
 from bluegreen.refs import ClusterState, StackReference
 from bluegreen.toolbox import Toolbox
 
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.kinesis import KinesisTools
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 #: Cluster states that will not become available (or stoppable) by waiting.
 _BROKEN = {
@@ -104,8 +112,14 @@ def switches(plan: Plan, box: Toolbox, stack: StackReference) -> list[Switch]:
         found.append(Switch(
             f"ecs[{i}]", "ecs", f"worker service {ecs_entry.cluster}/{service}",
             partial(ecs.enable_service, s), partial(ecs.disable_service, s),
-            (f"ecs:UpdateService {ecs_entry.cluster}/{service} desiredCount={ecs_entry.desired_tasks}",),
-            (f"ecs:UpdateService {ecs_entry.cluster}/{service} desiredCount=0",),
+            (
+                f"ecs:UpdateService {ecs_entry.cluster}/{service} desiredCount={ecs_entry.desired_tasks}",
+                "application-autoscaling:RegisterScalableTarget (scaling resumed, when it has a target)",
+            ),
+            (
+                "application-autoscaling:RegisterScalableTarget (scaling suspended, when it has a target)",
+                f"ecs:UpdateService {ecs_entry.cluster}/{service} desiredCount=0",
+            ),
         ))  # fmt: skip
     for i, cw_entry in enumerate(plan.cloudwatch):
         cw, alarms = box.cloudwatch(i), _pick(s, cw_entry.a, cw_entry.b)
@@ -118,6 +132,49 @@ def switches(plan: Plan, box: Toolbox, stack: StackReference) -> list[Switch]:
             (describe, "cloudwatch:DisableAlarmActions (batches of 100)"),
         ))  # fmt: skip
     return found
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SettleWaits:
+    """The times the retire's settle windows count from (SNS filter policy changes take time to apply).
+
+    SNS says a change to a subscription's filter policy takes up to 15 minutes to fully take effect.
+    So the retire turns the old stack's subscriptions off only once the new stack's have been on for
+    ``minutes`` (counted from ``subscribed_at``: when the prepare enabled them), and turns the old
+    consumers off only once the old subscriptions have been off for ``minutes`` (counted from
+    ``mark_unsubscribed``, which records that moment once and returns it). Either callable may
+    answer None (no record to read or write): the window then counts from the first time this
+    process polled the wait, which is never earlier than the real moment.
+    """
+
+    minutes: float
+    subscribed_at: Callable[[], datetime | None] = lambda: None
+    mark_unsubscribed: Callable[[], datetime | None] = lambda: None
+    now: Callable[[], datetime] = _utc_now
+    _first_polls: dict[str, datetime] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _since(self, key: str, known: datetime | None) -> datetime:
+        if known is not None:
+            return known
+        with self._lock:
+            return self._first_polls.setdefault(key, self.now())
+
+    def _until(self, since: datetime) -> StepOutcome:
+        left = (since + timedelta(minutes=self.minutes) - self.now()).total_seconds()
+        return DONE if left <= 0 else WaitFor(left)
+
+    def new_subscriptions_settled(self) -> StepOutcome:
+        """Done once the new stack's subscriptions have been on for the window; else wait for the rest of it."""
+        return self._until(self._since("subscribed", self.subscribed_at()))
+
+    def old_consumers_drained(self) -> StepOutcome:
+        """Record when the old subscriptions went off (once); done once they have been off for the window."""
+        return self._until(self._since("unsubscribed", self.mark_unsubscribed()))
 
 
 def _aurora_ready(tools: AuroraTools, ref: StackReference) -> Callable[[], StepStatus]:
@@ -138,14 +195,26 @@ def _aurora_ready(tools: AuroraTools, ref: StackReference) -> Callable[[], StepS
 
 
 def _aurora_stop(tools: AuroraTools, ref: StackReference) -> Callable[[], StepStatus]:
-    """Stop the cluster once it can be stopped; a cluster busy modifying or backing up is waited for."""
+    """Stop the cluster once it can be stopped; a cluster busy modifying or backing up is waited for.
+
+    RDS refuses ``StopDBCluster`` (``InvalidDBInstanceState``) while one of the cluster's instances is
+    busy — a reader auto scaling adds or removes, Performance Insights being turned on: that is a
+    wait too (``ClusterBusyError``), not a failure that would put the whole retire back.
+    """
 
     def action() -> StepStatus:
         state = tools.get_cluster_state(ref)
         if state in (ClusterState.STOPPED, ClusterState.STOPPING):
             return DONE
         if state is ClusterState.AVAILABLE:
-            tools.stop_database(ref)
+            # Imported here: a handler imports no tool module before it needs one (its cold start).
+            from bluegreen.tools.aurora import ClusterBusyError  # noqa: PLC0415
+
+            try:
+                tools.stop_database(ref)
+            except ClusterBusyError as busy:  # a reader being added, removed or modified: RDS refuses for now
+                logger.info("cluster %s cannot stop yet: %s", tools.cluster_name(ref), busy)
+                return PENDING
             return DONE
         if state in _BROKEN:
             raise RuntimeError(f"cluster {tools.cluster_name(ref)} is {state.value}: it cannot be stopped")
@@ -248,10 +317,15 @@ def prepare_steps(plan: Plan, box: Toolbox, replacement: StackReference) -> list
             undo_calls=(f"application-autoscaling:RegisterScalableTarget cluster:{name}",),
         ))  # fmt: skip
     ready = (*checks, *(f"aurora[{i}].ready" for i in range(len(plan.aurora))))
+    # What the replacement's last retirement left in its queues (messages the live stack processed too)
+    # is purged before its subscriptions go on, so that it is never processed a second time.
+    for i in range(len(plan.sqs)):
+        steps.append(_purge_step(box, i, r, depends_on=ready, why="leftovers of its last retirement"))
+    purged = (*ready, *(f"sqs[{i}].purge" for i in range(len(plan.sqs))))
     for switch in switches(plan, box, r):
         steps.append(Step(
             f"{switch.id}.enable", f"enable {switch.what}", switch.service, r, _done(switch.on),
-            depends_on=ready, calls=switch.on_calls, undo=switch.off, undo_calls=switch.off_calls,
+            depends_on=purged, calls=switch.on_calls, undo=switch.off, undo_calls=switch.off_calls,
         ))  # fmt: skip
     for i, stream_entry in enumerate(plan.kinesis):
         kinesis, consumer = box.kinesis(i), _pick(r, stream_entry.a, stream_entry.b)
@@ -273,24 +347,58 @@ def prepare_steps(plan: Plan, box: Toolbox, replacement: StackReference) -> list
     return steps
 
 
-def retire_steps(plan: Plan, box: Toolbox, old: StackReference) -> list[Step]:
-    """The AfterAllowTraffic steps that retire stack ``old`` once the record says its partner is live."""
-    o, new = old, old.partner
-    steps = [
+def _purge_step(box: Toolbox, index: int, stack: StackReference, *, depends_on: tuple[str, ...], why: str) -> Step:
+    queues = _pick(stack, box.plan.sqs[index].a, box.plan.sqs[index].b)
+    return Step(
+        f"sqs[{index}].purge",
+        f"purge queue {queues.queue}" + (f" and DLQ {queues.dlq}" if queues.dlq else "") + f" ({why})",
+        "sqs", stack, _done(partial(box.sqs(index).purge_queues, stack)), depends_on=depends_on,
+        destructive=True, irreversible=True, calls=(f"sqs:GetQueueUrl {queues.queue}", "sqs:PurgeQueue"),
+    )  # fmt: skip
+
+
+def _settle_steps(plan: Plan, old: StackReference, waits: SettleWaits) -> tuple[Step, Step]:
+    """The two settle windows of a retire: before the old subscriptions go off, and before the old consumers do."""
+    minutes = f"{plan.settle_minutes:g} min"
+    return (
         Step(
-            f"{switch.id}.disable", f"disable {switch.what}", switch.service, o, _done(switch.off),
-            destructive=True, calls=switch.off_calls, undo=switch.on, undo_calls=switch.on_calls,
-        )
-        for switch in switches(plan, box, o)
-    ]  # fmt: skip
-    reversible = tuple(step.id for step in steps)
-    for i, queue_entry in enumerate(plan.sqs):
-        queues = _pick(o, queue_entry.a, queue_entry.b)
+            "sns.settle", f"wait until stack {old.partner.value}'s subscriptions have been on for {minutes}",
+            "sns", old.partner, waits.new_subscriptions_settled,
+            calls=(f"(a wait: SNS filter changes take up to {minutes} to apply; counted from the prepare)",),
+        ),
+        Step(
+            "sns.drain", f"let stack {old.value}'s consumers drain for {minutes} after its subscriptions went off",
+            "sns", old, waits.old_consumers_drained,
+            depends_on=tuple(f"sns[{i}].disable" for i in range(len(plan.sns))),
+            calls=("dynamodb:UpdateItem unsubscribed_at (once)", f"(a wait of {minutes})"),
+        ),
+    )  # fmt: skip
+
+
+def retire_steps(plan: Plan, box: Toolbox, old: StackReference, waits: SettleWaits | None = None) -> list[Step]:
+    """The AfterAllowTraffic steps that retire stack ``old`` once the record says its partner is live.
+
+    With SNS entries and ``settle_minutes`` above 0, the old subscriptions go off only once the new
+    ones have been on for the settle window, and everything else of the old stack only once its
+    subscriptions have been off for another window (``waits`` gives the times; without it, windows
+    count from the first poll in this process).
+    """
+    o, new = old, old.partner
+    settle: tuple[Step, ...] = ()
+    if plan.sns and plan.settle_minutes > 0:
+        settle = _settle_steps(plan, o, waits or SettleWaits(plan.settle_minutes))
+    steps = list(settle[:1])
+    for switch in switches(plan, box, o):
+        after = settle[:1] if switch.service == "sns" else settle[1:]
         steps.append(Step(
-            f"sqs[{i}].purge", f"purge queue {queues.queue}" + (f" and DLQ {queues.dlq}" if queues.dlq else ""),
-            "sqs", o, _done(partial(box.sqs(i).purge_queues, o)), depends_on=reversible,
-            destructive=True, irreversible=True, calls=(f"sqs:GetQueueUrl {queues.queue}", "sqs:PurgeQueue"),
+            f"{switch.id}.disable", f"disable {switch.what}", switch.service, o, _done(switch.off),
+            depends_on=tuple(step.id for step in after), destructive=True,
+            calls=switch.off_calls, undo=switch.on, undo_calls=switch.on_calls,
         ))  # fmt: skip
+    steps.extend(settle[1:])
+    reversible = tuple(step.id for step in steps)
+    for i in range(len(plan.sqs)):
+        steps.append(_purge_step(box, i, o, depends_on=reversible, why="what is left also reached the new stack"))
     for i, stream_entry in enumerate(plan.kinesis):
         kinesis, consumer = box.kinesis(i), _pick(o, stream_entry.a, stream_entry.b)
         before_deregister = reversible

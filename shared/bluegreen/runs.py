@@ -32,10 +32,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
-from bluegreen.flows import prepare_steps, retire_steps
+from bluegreen.flows import SettleWaits, prepare_steps, retire_steps
 from bluegreen.refs import ClusterState, StackReference
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
 
@@ -148,6 +149,35 @@ class Fence:
             )
         if step.stack is record.live:
             raise LiveStackError(f"refusing {step.id}: stack {step.stack.value} is live")
+
+
+def settle_waits(store: StateStore, record: LiveRecord, plan: Plan) -> SettleWaits:
+    """The retire's settle windows of the deployment on ``record`` (a flipped one), counted from the record.
+
+    The new stack's subscriptions count as on since the deployment was recorded ``prepared`` (after
+    every prepare step, so never earlier than the real moment; a record without that time counts from
+    its last write). The old ones count as off since ``unsubscribed_at``, written once by the first
+    poll of the drain window and read back from the write.
+    """
+    application, deployment_id = record.application, record.deployment_id or ""
+    noted: list[datetime] = []
+
+    def subscribed_at() -> datetime | None:
+        return _moment(record.prepared_at or record.updated_at)
+
+    def mark_unsubscribed() -> datetime | None:
+        if not noted:
+            found = _moment(store.mark_unsubscribed(application, deployment_id).unsubscribed_at)
+            if found is None:
+                return None
+            noted.append(found)
+        return noted[0]
+
+    return SettleWaits(plan.settle_minutes, subscribed_at, mark_unsubscribed)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def fence(store: StateStore, application: str, deployment_id: str, phases: set[Phase]) -> Fence:
@@ -277,7 +307,12 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     started = [*request.started, *request.done]
     try:
         engine = Engine(
-            steps, time_left=clock.time_left, deadline_left=clock.deadline_left, on_event=on_event, **engine_kw
+            steps,
+            time_left=clock.time_left,
+            deadline_left=clock.deadline_left,
+            guard=fence(store, app, deployment, {Phase.PREPARING}),  # the purges: never the live stack's queues
+            on_event=on_event,
+            **engine_kw,
         )
         result = engine.run(request.done)
         started += result.started
@@ -406,7 +441,7 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     elif record.phase is not Phase.FLIPPED:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing done"
     old = record.live.partner
-    steps = retire_steps(scope.plan, scope.box, old)
+    steps = retire_steps(scope.plan, scope.box, old, settle_waits(store, record, scope.plan))
     started = [*request.started, *request.done]
     try:
         guard = Fence(store, app, deployment, {Phase.FLIPPED}, ended=ended)

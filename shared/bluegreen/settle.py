@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bluegreen.decide import Settle, SettleHow
 from bluegreen.engine import Engine, RunResult, RunStatus, Step, reversed_steps
 from bluegreen.flows import cluster_stops, prepare_steps, retire_steps
-from bluegreen.runs import Clock, EventSink, Handover, MustRetry, fence, run_undo
+from bluegreen.runs import Clock, EventSink, Handover, MustRetry, fence, run_undo, settle_waits
 from bluegreen.state import LiveRecord, Phase, StateConflict
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def _complete(
     store, app, d = runtime.store, runtime.plan.application, record.deployment_id or ""
     scope = runtime.scope_for(record)
     old = record.live.partner
-    steps = retire_steps(scope.plan, scope.box, old)
+    steps = retire_steps(scope.plan, scope.box, old, settle_waits(store, record, scope.plan))
     result = Engine(
         steps,
         time_left=clock.time_left,

@@ -114,6 +114,8 @@ _NAMES = {
     "#fin": "finished_at",
     "#hist": "history",
     "#set": "settled_at",
+    "#prep": "prepared_at",
+    "#unsub": "unsubscribed_at",
 }
 
 
@@ -156,6 +158,8 @@ class LiveRecord:
     codedeploy_group: str | None = None
     plan_json: str | None = None
     plan_sha256: str | None = None
+    prepared_at: str | None = None
+    unsubscribed_at: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -222,6 +226,8 @@ class LiveRecord:
                 "settled_at": self.settled_at,
                 "codedeploy": self.codedeploy_group_name,
                 "plan_sha256": self.plan_sha256,
+                "prepared_at": self.prepared_at,
+                "unsubscribed_at": self.unsubscribed_at,
             }
         return {
             "application": self.application,
@@ -260,6 +266,8 @@ class LiveRecord:
                 codedeploy_group=deployment.get("codedeploy_group"),
                 plan_json=deployment.get("plan"),
                 plan_sha256=deployment.get("plan_sha256"),
+                prepared_at=deployment.get("prepared_at"),
+                unsubscribed_at=deployment.get("unsubscribed_at"),
             )
         except (KeyError, ValueError, AttributeError) as error:
             raise ValueError(f"live-stack record {application!r} is malformed: {error!r}") from error
@@ -489,6 +497,29 @@ class StateStore:
             reason = self._mismatch(held, deployment_id) or "it has not ended"
             raise self._conflict(application, f"mark deployment {deployment_id} settled", reason, held) from None
 
+    def mark_unsubscribed(self, application: str, deployment_id: str) -> LiveRecord:
+        """Note when the retire turned the old stack's SNS subscriptions off (the start of the drain window).
+
+        One conditional ``UpdateItem``: ``unsubscribed_at`` is set only if it is not set yet (a repeated
+        retire keeps the first time), while ``deployment_id`` is flipped and not finished. Anything else
+        raises :class:`StateConflict`.
+        """
+        try:
+            return self._update(
+                application,
+                update="SET #dep.#unsub = if_not_exists(#dep.#unsub, :now)",
+                condition="#dep.#id = :d AND attribute_not_exists(#dep.#fin) AND #dep.#phase = :flipped",
+                values={
+                    ":now": self._now(),
+                    ":d": _checked("deployment id", deployment_id),
+                    ":flipped": Phase.FLIPPED.value,
+                },
+            )
+        except _Refused as refused:
+            held = refused.record
+            reason = self._mismatch(held, deployment_id) or f"its phase is {held.phase if held else None}, not flipped"
+            raise self._conflict(application, f"note deployment {deployment_id} unsubscribed", reason, held) from None
+
     def set_phase(
         self, application: str, deployment_id: str, phase: Phase | str, *, expected: set[Phase] | None = None
     ) -> LiveRecord:
@@ -510,7 +541,8 @@ class StateStore:
         try:
             return self._update(
                 application,
-                update="SET #dep.#phase = :phase, #dep.#upd = :now",
+                update="SET #dep.#phase = :phase, #dep.#upd = :now"
+                + (", #dep.#prep = :now" if target is Phase.PREPARED else ""),
                 condition=f"#dep.#id = :d AND attribute_not_exists(#dep.#fin) AND #dep.#phase IN ({placeholders})",
                 values={
                     ":phase": target.value,

@@ -17,23 +17,22 @@ from tests.support.world import view
 PREPARE_WAVES = [
     ["dynamodb[0].check"],
     ["aurora[0].ready"],
+    ["aurora[0].scale-out", "sqs[0].purge", "kinesis[0].register"],
     [
-        "aurora[0].scale-out",
         "sns[0].enable",
         "lambda[0].mappings.enable",
         "lambda[0].rules.enable",
         "ecs[0].enable",
         "cloudwatch[0].enable",
-        "kinesis[0].register",
+        "kinesis[0].map",
     ],
-    ["kinesis[0].map"],
 ]
-RETIRE_FIRST_WAVE = [
-    "sns[0].disable",
-    "lambda[0].mappings.disable",
-    "lambda[0].rules.disable",
-    "ecs[0].disable",
-    "cloudwatch[0].disable",
+# The settle windows: the new subscriptions settle, the old ones go off, the old consumers drain.
+RETIRE_FIRST_WAVES = [
+    ["sns.settle"],
+    ["sns[0].disable"],
+    ["sns.drain"],
+    ["lambda[0].mappings.disable", "lambda[0].rules.disable", "ecs[0].disable", "cloudwatch[0].disable"],
 ]
 
 
@@ -55,7 +54,10 @@ def test_prepare_dry_run_in_waves_changes_nothing(cli: Cli) -> None:
     assert plan["deployment_id"].startswith("manual-")
     assert _ids(plan["waves"]) == PREPARE_WAVES
     ecs = next(step for wave in plan["waves"] for step in wave if step["id"] == "ecs[0].enable")
-    assert ecs["calls"] == ["ecs:UpdateService deep-sea-fargate/thing-runner-b-prod desiredCount=2"]
+    assert ecs["calls"] == [
+        "ecs:UpdateService deep-sea-fargate/thing-runner-b-prod desiredCount=2",
+        "application-autoscaling:RegisterScalableTarget (scaling resumed, when it has a target)",
+    ]
     assert (ecs["stack"], ecs["destructive"]) == ("b", False)
     assert plan["record_before"][0].startswith("dynamodb:PutItem orders: the first record")
     # Only the record was read: no change, nothing else.
@@ -70,7 +72,7 @@ def test_prepare_text_shows_waves_calls_and_says_nothing_changed(cli: Cli) -> No
     out = ran.out
     assert "before-allow-traffic for orders (eu-central-1): live a · prepares stack b" in out
     assert out.index("wave 1") < out.index("dynamodb[0].check") < out.index("wave 2") < out.index("aurora[0].ready")
-    assert "wave 3 (7 steps in parallel)" in out
+    assert "wave 3 (3 steps in parallel)" in out and "wave 4 (6 steps in parallel)" in out
     assert "rds:StartDBCluster fn-db-b-dev (when stopped)" in out
     assert "on failure: the finished steps are undone (stack b back to retired)" in out
     assert out.rstrip().endswith("dry run: nothing was changed")
@@ -87,8 +89,8 @@ def test_retire_dry_run_after_a_prepare_retires_a_and_changes_nothing(cli: Cli) 
     assert (plan["deployment_id"], plan["live"], plan["new_live"], plan["target"]) == ("d-1", "a", "b", "a")
     waves = _ids(plan["waves"])
     assert waves == [[step.id for step in wave] for wave in engine_waves(_retire_steps(cli, StackReference.A))]
-    assert waves[0] == RETIRE_FIRST_WAVE  # reversible first
-    assert waves[1] == ["sqs[0].purge", "kinesis[0].unmap"]  # then irreversible, once all of those succeeded
+    assert waves[:4] == RETIRE_FIRST_WAVES  # reversible first, after the settle windows
+    assert waves[4] == ["sqs[0].purge", "kinesis[0].unmap"]  # then irreversible, once all of those succeeded
     assert waves[-1] == ["aurora[0].stop"]  # the old database last of all
     steps = {step["id"]: step for wave in plan["waves"] for step in wave}
     assert steps["sqs[0].purge"]["destructive"] and steps["sqs[0].purge"]["irreversible"]
@@ -98,7 +100,12 @@ def test_retire_dry_run_after_a_prepare_retires_a_and_changes_nothing(cli: Cli) 
     assert {stack: view(cli.world, stack) for stack in ("a", "b")} == before
     text = cli.with_plan("plan", "retire").out
     assert "after-allow-traffic for orders (eu-central-1): live a → b · retires stack a · deployment d-1" in text
-    assert "sqs[0].purge  purge queue fn-queue-a-dev and DLQ fn-dlq-a-dev  stack a destructive irreversible" in text
+    assert (
+        "sqs[0].purge  purge queue fn-queue-a-dev and DLQ fn-dlq-a-dev (what is left also reached the new stack)"
+        "  stack a destructive irreversible" in text
+    )
+    assert "sns.settle  wait until stack b's subscriptions have been on for 0.005 min" in text
+    assert "sns.drain  let stack a's consumers drain for 0.005 min after its subscriptions went off" in text
 
 
 def test_a_prepare_over_one_run_by_hand_in_flight_is_refused_naming_what_to_run(cli: Cli) -> None:

@@ -164,8 +164,10 @@ def test_install_and_uninstall_are_idempotent_and_put_moto_back() -> None:
             (CodeDeployResponse, "list_deployment_targets"),
             (CodeDeployResponse, "get_deployment_target"),
             (LambdaBackend, "create_event_source_mapping"),
+            (LambdaBackend, "list_event_source_mappings"),
             (LambdaResponse, "invoke"),
             (RDSBackend, "modify_db_instance"),
+            (RDSBackend, "stop_db_cluster"),
             (DBInstance, "performance_insights_enabled"),
             (DomainDispatcherApplication, "__call__"),
         ]
@@ -408,3 +410,104 @@ def test_install_shim_applies_the_deployments_for_one_mock_aws_test(aws: None, m
         )
     assert error_code(refused) == "LifecycleEventAlreadyCompletedException"
     assert patched.hooks.calls == [HookReport("d-1", "e", "Succeeded")] and patched.hooks.statuses == {}
+
+
+def queue_arn(name: str) -> str:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def test_mappings_are_listed_by_name_arn_or_partial_arn_however_they_were_made(emulator: Emulator) -> None:
+    arn = make_function("fn-a-dev")
+    make_function("fn-b-dev")
+    lam = boto3.client("lambda")
+    lam.create_alias(FunctionName="fn-a-dev", Name="live", FunctionVersion="$LATEST")
+    partial = ":".join(arn.split(":")[4:])  # 123456789012:function:fn-a-dev
+    made = {
+        how: lam.create_event_source_mapping(FunctionName=function, EventSourceArn=queue_arn(f"q-{how}"))["UUID"]
+        for how, function in [("name", "fn-a-dev"), ("arn", arn), ("partial", partial), ("alias", "fn-a-dev:live")]
+    }
+    lam.create_event_source_mapping(FunctionName="fn-b-dev", EventSourceArn=queue_arn("q-name"))
+
+    def listed(function: str, **filters: Any) -> set[str]:
+        found = lam.list_event_source_mappings(FunctionName=function, **filters)["EventSourceMappings"]
+        return {m["UUID"] for m in found}
+
+    unqualified = {made["name"], made["arn"], made["partial"]}
+    assert listed("fn-a-dev") == listed(arn) == listed(partial) == unqualified
+    assert listed(f"{arn}:live") == listed("fn-a-dev:live") == {made["alias"]}  # an alias is a function of its own
+    assert listed(arn, EventSourceArn=queue_arn("q-name")) == {made["name"]}
+    assert len(lam.list_event_source_mappings()["EventSourceMappings"]) == 5
+
+
+def test_a_second_mapping_of_the_same_function_and_source_is_refused(emulator: Emulator) -> None:
+    arn = make_function("fn-a-dev")
+    lam = boto3.client("lambda")
+    lam.create_alias(FunctionName="fn-a-dev", Name="live", FunctionVersion="$LATEST")
+    queue = queue_arn("q")
+    first = lam.create_event_source_mapping(FunctionName="fn-a-dev", EventSourceArn=queue)["UUID"]
+    with pytest.raises(ClientError) as refused:  # made by name, refused by ARN: the same function
+        lam.create_event_source_mapping(FunctionName=arn, EventSourceArn=queue)
+    assert error_code(refused) == "ResourceConflictException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert refused.value.response["Error"]["Message"] == (
+        f'An event source mapping with SQS arn (" {queue} ") and function (" {arn} ") already exists. '
+        f"Please update or delete the existing mapping with UUID {first}"
+    )
+    lam.create_event_source_mapping(FunctionName=f"{arn}:live", EventSourceArn=queue)  # the alias: another function
+    lam.delete_event_source_mapping(UUID=first)
+    lam.create_event_source_mapping(FunctionName=arn, EventSourceArn=queue)  # gone: it can be made again
+    kinesis = boto3.client("kinesis")
+    kinesis.create_stream(StreamName="s", ShardCount=1)
+    stream = kinesis.describe_stream_summary(StreamName="s")["StreamDescriptionSummary"]["StreamARN"]
+    consumer = kinesis.register_stream_consumer(StreamARN=stream, ConsumerName="con1A")["Consumer"]["ConsumerARN"]
+    for source in (stream, consumer):
+        made = lam.create_event_source_mapping(FunctionName=arn, EventSourceArn=source, StartingPosition="LATEST")
+        with pytest.raises(ClientError) as refused:
+            lam.create_event_source_mapping(FunctionName="fn-a-dev", EventSourceArn=source, StartingPosition="LATEST")
+        assert refused.value.response["Error"]["Message"] == (
+            f'The event source arn (" {source} ") and function (" fn-a-dev ") provided mapping already exists. '
+            f"Please update or delete the existing mapping with UUID {made['UUID']}"
+        )
+
+
+def test_stop_db_cluster_is_refused_while_an_instance_is_busy(emulator: Emulator) -> None:
+    rds = boto3.client("rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="db", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 12
+    )
+    for name in ("db-writer", "application-autoscaling-1"):
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBClusterIdentifier="db",
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+        )
+
+    def cluster_status() -> str:
+        return str(rds.describe_db_clusters(DBClusterIdentifier="db")["DBClusters"][0]["Status"])
+
+    busy = emulator.shim.busy
+    busy.mark("application-autoscaling-1", region=emulator.region, status="creating")  # Auto Scaling adds it
+    described = rds.describe_db_instances(DBInstanceIdentifier="application-autoscaling-1")["DBInstances"][0]
+    assert described["DBInstanceStatus"] == "creating"
+    with pytest.raises(ClientError) as refused:
+        rds.stop_db_cluster(DBClusterIdentifier="db")
+    assert error_code(refused) == "InvalidDBInstanceState"
+    assert "application-autoscaling-1 is creating" in refused.value.response["Error"]["Message"]
+    assert cluster_status() == "available"
+    busy.enabled = False  # the model switched off: moto's own answer, which stops it anyway
+    try:
+        rds.stop_db_cluster(DBClusterIdentifier="db")
+        assert cluster_status() == "stopped"
+        rds.start_db_cluster(DBClusterIdentifier="db")
+    finally:
+        busy.enabled = True
+    busy.release("application-autoscaling-1", region=emulator.region)
+    assert busy.marked == frozenset()
+    rds.stop_db_cluster(DBClusterIdentifier="db")  # every instance available: stopped
+    assert cluster_status() == "stopped"
+    with pytest.raises(ClientError) as refused:  # and a stopped cluster is refused as moto refuses it
+        rds.stop_db_cluster(DBClusterIdentifier="db")
+    assert error_code(refused) == "InvalidDBClusterStateFault"

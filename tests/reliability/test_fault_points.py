@@ -107,7 +107,10 @@ def judge(flow: Flow, fresh: Fresh, before: Before, result: HookResult | None, r
             if not b.working or record is None or record.phase is not Phase.PREPARED:
                 broken.append(f"Succeeded but b is not prepared: {b}, record {record}")
         else:
-            if dataclasses.replace(b, cluster_status=before.b.cluster_status) != before.b:
+            # The prepare purges b's leftovers (queue, then DLQ) before it turns b on: a failure after
+            # a purge leaves that queue purged; nothing ever adds to them.
+            kept = dataclasses.replace(b, cluster_status=before.b.cluster_status, queue_depth=before.b.queue_depth)
+            if kept != before.b or b.queue_depth > before.b.queue_depth:
                 broken.append(f"Failed but b is not back to retired: {b}")
             if record is not None and (record.live is not StackReference.A or record.phase is not Phase.PREPARE_FAILED):
                 broken.append(f"Failed but the record holds {record.describe()}")

@@ -643,3 +643,24 @@ def test_random_call_sequences_keep_the_invariants(store: StateStore) -> None:
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+# ------------------------------------------------------------------------- the settle windows' times
+
+
+def test_prepared_records_when_and_unsubscribed_is_noted_once_while_flipped(store: StateStore) -> None:
+    store.begin(APP, "d-1", A)
+    with pytest.raises(StateConflict, match="not flipped"):
+        store.mark_unsubscribed(APP, "d-1")  # only a flipped deployment's retire turns the old stack off
+    prepared = store.set_phase(APP, "d-1", Phase.PREPARED)
+    assert prepared.prepared_at is not None and prepared.unsubscribed_at is None
+    store.flip(APP, "d-1")
+    first = store.mark_unsubscribed(APP, "d-1")
+    again = store.mark_unsubscribed(APP, "d-1")  # a repeated retire keeps the first time
+    assert first.unsubscribed_at is not None and again.unsubscribed_at == first.unsubscribed_at
+    assert first.prepared_at == prepared.prepared_at and first.prepared_at < first.unsubscribed_at
+    with pytest.raises(StateConflict):
+        store.mark_unsubscribed(APP, "d-2")
+    store.finish(APP, "d-1", Phase.RETIRED)
+    fresh = store.begin(APP, "d-2", A)  # a new deployment starts without the old times
+    assert fresh.prepared_at is None and fresh.unsubscribed_at is None

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ import bluegreen.engine
 from bluegreen import render
 from bluegreen.aws import make_client
 from bluegreen.local.emulator import PLAN_PARAMETER, Emulator
+from bluegreen.local.scaling import run_scaling_activity
 from bluegreen.local.seed import World, seed_world
 from bluegreen.refs import StackReference
 from bluegreen.state import Phase
@@ -196,12 +198,46 @@ class Demo:
         )
         self.ok = self.ok and reported == "Succeeded"
 
-    def deploy(self, deployment: str) -> None:
-        """One deployment: CodeDeploy starts it, calls prepare, then retire; it succeeds."""
+    def deploy(self, deployment: str, *, busy_reader: bool = False) -> None:
+        """One deployment: CodeDeploy starts it, calls prepare, then retire; it succeeds.
+
+        ``busy_reader``: an instance of the cluster the retire stops is being modified when the retire
+        starts, and for a few seconds more (RDS refuses to stop the cluster meanwhile: the stop waits).
+        """
         self.emulator.deployments.create(deployment)
         self.hook("before_allow_traffic", deployment, "prepare")
-        self.hook("after_allow_traffic", deployment, "retire")
+        released: threading.Timer | None = None
+        if busy_reader:
+            from bluegreen.entry import runtime  # noqa: PLC0415
+
+            record = runtime().store.get("orders")
+            old = (record.live if record else StackReference.A).value
+            reader = f"{self.world.names[old]['cluster']}-writer"
+            self.emulator.shim.busy.mark(reader, region=REGION)
+            self.console.print(
+                f"[bold yellow]an instance of the old stack's cluster is being modified[/] ({reader}): "
+                "RDS refuses to stop the cluster until it is available again"
+            )
+            released = threading.Timer(4.5, lambda: self.emulator.shim.busy.release(reader, region=REGION))
+            released.start()
+        try:
+            self.hook("after_allow_traffic", deployment, "retire")
+        finally:
+            if released is not None:
+                released.join()
         self.emulator.deployments.succeed(deployment)
+
+    def scaling_activity(self) -> None:
+        """Application Auto Scaling runs an activity on every worker service: retired ones stay at 0."""
+        activities = run_scaling_activity(region=REGION)
+        self.console.print(
+            "[bold]Application Auto Scaling runs a scaling activity[/] (it puts desired counts back into min-max)"
+        )
+        for activity in activities:
+            held = "[green]stays at 0: scaling suspended by the retire[/]" if not activity.changed else ""
+            moved = f"[red]{activity.before} → {activity.after}[/]" if activity.changed else ""
+            self.console.print(f"  {activity.resource_id}: {held or moved}")
+            self.ok = self.ok and not activity.changed
 
     def state_changed(self, deployment: str, state: str) -> str:
         """Deliver CodeDeploy's state-change event to the deployment-events handler; show its steps and outcome."""
@@ -318,11 +354,18 @@ def _settled_problems(report: StatusReport, deployment: str) -> list[str]:
     return problems
 
 
+#: How long the demo's SNS filter changes take to apply, and the settle window that covers it.
+DEMO_FILTER_DELAY = 1.0
+DEMO_SETTLE_MINUTES = 0.025
+
+
 def run_demo(*, region: str = REGION) -> int:
     """Run the whole demo; 0 when every outcome was the expected one and the stacks ended as they should."""
     started = time.monotonic()
-    with Emulator(region=region) as emulator:
-        world = seed_world(region)
+    # SNS filter changes take DEMO_FILTER_DELAY seconds to apply (AWS: up to 15 minutes), so the retire
+    # waits its settle windows (the plan's settle_minutes, as 15 minutes cover AWS's delay).
+    with Emulator(region=region, filter_delay_seconds=DEMO_FILTER_DELAY) as emulator:
+        world = seed_world(region, settle_minutes=DEMO_SETTLE_MINUTES)
         make_client("ssm", region=region).put_parameter(
             Name=PLAN_PARAMETER, Type="String", Value=yaml.safe_dump(world.plan, sort_keys=False)
         )
@@ -336,8 +379,9 @@ def run_demo(*, region: str = REGION) -> int:
             demo.console.rule("[bold]deployment 1: a → b")
             demo.deploy("d-demo-1")
             demo.show_stacks("after deployment 1: b live, a retired")
+            demo.scaling_activity()
             demo.console.rule("[bold]deployment 2: b → a")
-            demo.deploy("d-demo-2")
+            demo.deploy("d-demo-2", busy_reader=True)
             demo.show_stacks("after deployment 2: a live again, b retired")
             demo.console.rule("[bold]deployment 3: a → b, stopped by its canary alarm")
             demo.stopped_deployment("d-demo-3")

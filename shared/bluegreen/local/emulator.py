@@ -33,7 +33,7 @@ from werkzeug.serving import make_server
 
 import bluegreen.aws
 from bluegreen.local import shim
-from bluegreen.local.seed import seed_world
+from bluegreen.local.seed import FILTER_DELAY_SECONDS, seed_world
 from bluegreen.local.shim import DeploymentBook, HookReport, Invocation
 
 __all__ = ["PLAN_PARAMETER", "Emulator", "serve"]
@@ -120,10 +120,22 @@ class _Server(ThreadedMotoServer):
 class Emulator:
     """moto's server with the shim, on ``127.0.0.1`` and a free port (or ``port``); a context manager."""
 
-    def __init__(self, region: str = "eu-central-1", latency_ms: float = 0.0, port: int | None = None) -> None:
-        """Nothing starts until :meth:`start` or ``with``."""
+    def __init__(
+        self,
+        region: str = "eu-central-1",
+        latency_ms: float = 0.0,
+        port: int | None = None,
+        *,
+        filter_delay_seconds: float = 0.0,
+    ) -> None:
+        """Nothing starts until :meth:`start` or ``with``.
+
+        ``filter_delay_seconds``: how long an SNS filter policy change takes to reach deliveries (AWS:
+        up to 15 minutes; 0 applies it at once, as moto does).
+        """
         self.region = region
         self.latency_ms = latency_ms
+        self.filter_delay_seconds = filter_delay_seconds
         self.requested_port = port
         #: The port it listens on while running.
         self.port: int | None = None
@@ -151,6 +163,7 @@ class Emulator:
             self._owns_shim = shim.installed() is None
             self._shim = shim.install()
             self._shim.latency_ms = self.latency_ms
+            self._shim.filters.delay_seconds = self.filter_delay_seconds
             self.reset()
             server = _Server(HOST, self.requested_port or 0)
             try:
@@ -181,6 +194,9 @@ class Emulator:
         self.shim.clear()
 
     def _release_shim(self) -> None:
+        if self._shim is not None:  # the delays are this emulator's: a shim that stays installed drops them
+            self._shim.filters.delay_seconds = 0.0
+            self._shim.filters.delays.clear()
         if self._owns_shim:
             shim.uninstall()
         self._owns_shim = False
@@ -323,7 +339,7 @@ def serve(
     stream = out or sys.stdout
     plan_file: Path | None = None
     try:
-        with Emulator(region, port=port) as emu:
+        with Emulator(region, port=port, filter_delay_seconds=FILTER_DELAY_SECONDS) as emu:
             exports = emu.environ()
             if seed:
                 extra, plan_file = _seed(region)

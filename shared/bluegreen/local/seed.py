@@ -31,6 +31,11 @@ TOPIC = "fn-updates-dev"
 ALARM_PREFIX = "mock service - dev"
 DISABLED_FILTER = {"bluegreen-subscription-disabled": [{"exists": True}]}
 STACKS = ("a", "b")
+#: The seeded plan's ``settle_minutes`` (0.3 s): longer than the filter delay the emulator's tests and
+#: demo give SNS (:data:`FILTER_DELAY_SECONDS`), as AWS's 15 minutes are to the default of 15.
+SETTLE_MINUTES = 0.005
+#: A filter delay for the emulator that the seeded plan's settle window covers.
+FILTER_DELAY_SECONDS = 0.2
 #: The plan's sections, in the order the plan document lists them.
 _SECTIONS = ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora")
 
@@ -115,18 +120,28 @@ class _Seeder:
         )
 
     def workers(self) -> None:
-        ecs = self.client("ecs")
+        """Each stack's worker service, auto-scaled (1-4 tasks); b's at 0 with its scaling suspended, as retired."""
+        ecs, aas = self.client("ecs"), self.client("application-autoscaling")
         ecs.create_cluster(clusterName=CLUSTER)
         ecs.register_task_definition(
             family="thing-runner", containerDefinitions=[{"name": "runner", "image": "runner:1", "memory": 256}]
         )
+        suspended = dict.fromkeys(
+            ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended"), True
+        )
         for copy in self.copies:
             for stack, desired in (("a", 2), ("b", 0)):
+                service = self.name(stack, "service", copy)
                 ecs.create_service(
-                    cluster=CLUSTER,
-                    serviceName=self.name(stack, "service", copy),
-                    taskDefinition="thing-runner",
-                    desiredCount=desired,
+                    cluster=CLUSTER, serviceName=service, taskDefinition="thing-runner", desiredCount=desired
+                )
+                aas.register_scalable_target(
+                    ServiceNamespace="ecs",
+                    ResourceId=f"service/{CLUSTER}/{service}",
+                    ScalableDimension="ecs:service:DesiredCount",
+                    MinCapacity=1,
+                    MaxCapacity=4,
+                    **({"SuspendedState": suspended} if stack == "b" else {}),
                 )
 
     def queues(self) -> list[dict[str, str]]:
@@ -320,12 +335,14 @@ def seed_world(
     session: boto3.Session | None = None,
     messages: int = 3,
     pairs: int = 1,
+    settle_minutes: float = SETTLE_MINUTES,
 ) -> World:
     """Create stack a (live) and stack b (retired) of the ``orders`` application, and the record table.
 
     ``readers`` is the number of Aurora readers in a's cluster; ``messages`` how many messages each
     queue and DLQ holds; ``pairs`` how many copies of every resource pair (and plan entries) to make
-    (see the module docstring for their names).
+    (see the module docstring for their names); ``settle_minutes`` the plan's SNS settle window
+    (short by default: the emulator's filter changes take effect within :data:`FILTER_DELAY_SECONDS`).
     """
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, not {pairs}")
@@ -337,5 +354,8 @@ def seed_world(
     seeder.alarms()
     seeder.tables()
     seeder.databases()
-    world.plan = seeder.plan()
+    plan = seeder.plan()
+    world.plan = {key: plan[key] for key in ("application", "region", "initial_live", "deadline_minutes")}
+    world.plan["settle_minutes"] = settle_minutes
+    world.plan |= plan
     return world

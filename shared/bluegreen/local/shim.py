@@ -21,12 +21,22 @@ emulator answers; ``mock_aws`` tests apply the same patches (``tests/support``).
   one target (a Lambda alias or an ECS service) and that target's lifecycle events.
   :meth:`DeploymentBook.state_change_event` builds the EventBridge notification CodeDeploy would send.
 - **Lambda CreateEventSourceMapping on a Kinesis stream consumer ARN** (enhanced fan-out) — moto takes
-  a stream ARN only; AWS takes a consumer ARN too.
+  a stream ARN only; AWS takes a consumer ARN too. And a second mapping of the same function (name,
+  ARN or partial ARN alike; an alias or version counts apart) and the same event source is refused with
+  ``ResourceConflictException`` (409), as AWS does; moto makes the duplicate.
+- **Lambda ListEventSourceMappings by FunctionName** — moto matches the exact string a mapping was
+  created with; AWS resolves a name, a full or a partial ARN to the function, so a mapping created by
+  name is listed by ARN and the other way round. The shim compares the resolved functions.
+- **RDS StopDBCluster while an instance is busy** — refused with ``InvalidDBInstanceState`` as AWS
+  does, while ``Shim.busy`` (:mod:`bluegreen.local.busy`) says a member is busy; moto stops it anyway.
 - **RDS Performance Insights** — moto ignores ``EnablePerformanceInsights`` in ModifyDBInstance. It is
   kept on the instance and reported back as ``PerformanceInsightsEnabled`` (False until set).
 - **Lambda Invoke with InvocationType=Event** — moto runs functions in Docker (absent here) and does
   not queue asynchronous invocations. They are queued instead (:meth:`Shim.take_invocations`), for the
   emulator's caller to run, and answered 202 as AWS does; an unknown function is still a 404.
+- **SNS filter policy propagation** — moto applies a new filter policy to the next publish; AWS takes
+  up to 15 minutes. :attr:`Shim.filters` (:class:`~bluegreen.local.propagation.FilterPropagation`)
+  delays each change by a delay you set (off by default).
 - **Latency** — every request to the moto server waits ``Shim.latency_ms`` before it is dispatched,
   in its own request thread, so concurrent requests overlap as over a real network (the benchmark).
 
@@ -51,6 +61,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
+from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.codedeploy.exceptions import CodeDeployException
@@ -61,6 +72,9 @@ from moto.core.utils import utcnow
 from moto.kinesis.models import kinesis_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # moto[server]: the `local` extra
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
+
+from bluegreen.local.busy import BusyInstances
+from bluegreen.local.propagation import FilterPropagation
 
 __all__ = [
     "ENDED_STATUSES",
@@ -447,6 +461,8 @@ class Shim:
         self.latency_ms = latency_ms
         self.hooks = HookLedger()
         self.deployments = DeploymentBook()
+        self.filters = FilterPropagation()
+        self.busy = BusyInstances()
         self._invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
@@ -463,6 +479,8 @@ class Shim:
             self.hooks.statuses.clear()
             self._invocations.clear()
         self.deployments.clear()
+        self.filters.clear()
+        self.busy.clear()
 
     @staticmethod
     def performance_insights(instance_id: str, *, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> bool:
@@ -475,9 +493,12 @@ class Shim:
         return [
             *self.codedeploy_patches(),
             *self.kinesis_consumer_patches(),
+            *self.event_source_mapping_patches(),
             *self.performance_insights_patches(),
+            Patch(RDSBackend, "stop_db_cluster", self.busy.stop_db_cluster(RDSBackend.stop_db_cluster)),
             *self.async_invoke_patches(),
             *self.latency_patches(),
+            *(Patch(*patch) for patch in self.filters.patches()),
         ]
 
     def codedeploy_patches(self) -> list[Patch]:
@@ -585,10 +606,20 @@ class Shim:
 
     @staticmethod
     def kinesis_consumer_patches() -> list[Patch]:
-        """Lambda CreateEventSourceMapping accepts a registered Kinesis stream consumer ARN."""
+        """Lambda CreateEventSourceMapping accepts a registered Kinesis stream consumer ARN, and refuses a duplicate.
+
+        A mapping of a function and an event source that already has one (whatever the source: queue,
+        stream, consumer) is refused as AWS refuses it (:meth:`_refuse_duplicate_mapping`). A function
+        given by partial ARN (``<account>:function:<name>``), which moto cannot resolve, is given to moto
+        as the full ARN.
+        """
         original = LambdaBackend.create_event_source_mapping
 
         def create_event_source_mapping(backend: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+            Shim._refuse_duplicate_mapping(backend, spec)
+            function = str(spec.get("FunctionName") or "")
+            if not function.startswith("arn:") and ":function:" in function:
+                spec["FunctionName"] = f"arn:{backend.partition}:lambda:{backend.region_name}:{function}"
             source = spec.get("EventSourceArn") or ""
             if ":kinesis:" in source and "/consumer/" in source:
                 streams = kinesis_backends[backend.account_id][backend.region_name].streams.values()
@@ -602,6 +633,74 @@ class Shim:
             return original(backend, spec)
 
         return [Patch(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)]
+
+    @staticmethod
+    def event_source_mapping_patches() -> list[Patch]:
+        """Lambda ListEventSourceMappings finds a function's mappings by name, ARN or partial ARN, however made.
+
+        ``FunctionName`` and each mapping's function as it was created are resolved alike
+        (:meth:`_mapping_function`) and compared; an alias or a version is a function of its own, as in AWS
+        (listing by the unqualified function does not return its alias's mappings). ``EventSourceArn``
+        still filters by exact match.
+        """
+
+        def list_event_source_mappings(
+            backend: LambdaBackend, event_source_arn: str | None, function_name: str | None
+        ) -> list[EventSourceMapping]:
+            mappings = list(backend._event_source_mappings.values())
+            if event_source_arn:
+                mappings = [m for m in mappings if m.event_source_arn == event_source_arn]
+            if function_name:
+                wanted = Shim._mapping_function(backend, function_name)
+                mappings = [m for m in mappings if Shim._mapping_function(backend, m.function_name) == wanted]
+            return mappings
+
+        return [Patch(LambdaBackend, "list_event_source_mappings", list_event_source_mappings)]
+
+    @staticmethod
+    def _mapping_function(backend: LambdaBackend, function: str) -> tuple[str, str, str, str | None]:
+        """``(account, region, name, qualifier)`` of a ``FunctionName`` as Lambda reads it.
+
+        A name (``fn``, ``fn:alias``), a partial ARN (``123456789012:function:fn[:alias]``) or a full ARN
+        (``arn:aws:lambda:<region>:<account>:function:fn[:alias]``); what a name leaves out is the backend's.
+        """
+        parts = function.split(":")
+        if parts[0] == "arn" and len(parts) >= 7:
+            account, region, rest = parts[4], parts[3], parts[6:]
+        elif len(parts) >= 3 and parts[1] == "function":
+            account, region, rest = parts[0], backend.region_name, parts[2:]
+        else:
+            account, region, rest = backend.account_id, backend.region_name, parts
+        return account, region, rest[0], rest[1] if len(rest) > 1 else None
+
+    @staticmethod
+    def _refuse_duplicate_mapping(backend: LambdaBackend, spec: dict[str, Any]) -> None:
+        """``ResourceConflictException`` (409) when the function already has a mapping on ``EventSourceArn``.
+
+        The messages are those AWS answers: ``An event source mapping with SQS arn (" <queue> ") and
+        function (" <function> ") already exists. Please update or delete the existing mapping with UUID
+        <uuid>`` for a queue; ``The event source arn (" <stream> ") and function (" <function> ") provided
+        mapping already exists. Please update …`` for a stream or consumer. ``<function>`` is
+        ``FunctionName`` as the request gave it.
+        """
+        source, function = spec.get("EventSourceArn") or "", spec.get("FunctionName") or ""
+        if not source or not function:
+            return  # moto's own create refuses what is missing
+        wanted = Shim._mapping_function(backend, function)
+        for mapping in backend._event_source_mappings.values():
+            if mapping.event_source_arn == source and Shim._mapping_function(backend, mapping.function_name) == wanted:
+                prefix = (
+                    f'An event source mapping with SQS arn (" {source} ") and function (" {function} ") already exists.'
+                    if ":sqs:" in source
+                    else f'The event source arn (" {source} ") and function (" {function} ") provided mapping '
+                    "already exists."
+                )
+                conflict = LambdaClientError(
+                    "ResourceConflictException",
+                    f"{prefix} Please update or delete the existing mapping with UUID {mapping.uuid}",
+                )
+                conflict.code = 409
+                raise conflict
 
     @staticmethod
     def performance_insights_patches() -> list[Patch]:

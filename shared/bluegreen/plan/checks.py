@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bluegreen.plan.fields import _Checker, _int, _join, _kind, _mapping, _opt_text, _text
-from bluegreen.plan.model import SERVICES, Plan, PlanError, _attribute
+from bluegreen.plan.fields import _Checker, _int, _join, _kind, _mapping, _number, _opt_text, _text
+from bluegreen.plan.model import DEFAULT_SETTLE_MINUTES, SERVICES, Plan, PlanError, _attribute
 from bluegreen.plan.names import _base_name, _check_account, _check_application, _check_region
 from bluegreen.plan.readers import _READERS
 from bluegreen.refs import StackReference
 
 __all__ = ["parse_plan"]
 
-_TOP_KEYS = ("application", "region", "account_id", "initial_live", "deadline_minutes", *SERVICES)
+_TOP_KEYS = ("application", "region", "account_id", "initial_live", "deadline_minutes", "settle_minutes", *SERVICES)
 
 
 def _claims(section: str, entry: Any, path: str) -> list[tuple[str, tuple[str, ...], str]]:
@@ -70,6 +70,24 @@ def _check_unique(c: _Checker, sections: Mapping[str, list[tuple[str, Any]]]) ->
             )
 
 
+def _check_settle(c: _Checker, f: Mapping[str, Any], settle: float, deadline: int, *, has_sns: bool) -> None:
+    """With SNS entries, the retire may wait twice ``settle_minutes``: that must fit in the deadline."""
+    if not has_sns or 2 * settle < deadline:
+        return
+    if "settle_minutes" in f:
+        c.add(
+            "plan.settle_minutes",
+            f"{settle:g} leaves no time in deadline_minutes {deadline}: the retire may wait twice settle_minutes "
+            "(the new subscriptions settling, then the old consumers draining), so it must be under half the deadline",
+        )
+    else:
+        c.add(
+            "plan.deadline_minutes",
+            f"{deadline} is too short for the default settle_minutes {settle:g}: the retire may wait twice "
+            "settle_minutes; raise deadline_minutes or set settle_minutes (see the plan's SNS section)",
+        )
+
+
 def _read_plan(c: _Checker, document: object) -> Plan | None:
     if document is None:
         c.add("plan", "the document is empty: a plan needs at least application")
@@ -98,6 +116,15 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
         ok=lambda n: 1 <= n <= 55,
         message="must be an integer from 1 to 55 (CodeDeploy fails a hook after 60 minutes: report before it)",
     )
+    settle = _number(
+        c,
+        f,
+        "plan",
+        "settle_minutes",
+        default=DEFAULT_SETTLE_MINUTES,
+        ok=lambda n: 0 <= n <= 55,
+        message="must be a number of minutes from 0 to 55 (fractions allowed): how long SNS filter changes take",
+    )
     sections: dict[str, list[tuple[str, Any]]] = {}
     for name, reader in _READERS.items():
         sections[name] = []
@@ -113,6 +140,7 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
             if entry is not None:
                 sections[name].append((f"{path}[{index}]", entry))
     _check_unique(c, sections)
+    _check_settle(c, f, settle, deadline, has_sns=bool(sections.get("sns")))
     if c.problems:
         return None
     return Plan(
@@ -121,6 +149,7 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
         account_id=account_id,
         initial_live=live,
         deadline_minutes=deadline,
+        settle_minutes=settle,
         **{_attribute(name): tuple(entry for _, entry in entries) for name, entries in sections.items()},
     )
 

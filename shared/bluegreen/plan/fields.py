@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, cast
@@ -135,6 +136,26 @@ def _int(
         c.add(_join(path, key), message)
         return default
     return value
+
+
+def _number(
+    c: _Checker,
+    fields: Mapping[str, Any],
+    path: str,
+    key: str,
+    *,
+    default: float,
+    ok: Callable[[float], bool],
+    message: str,
+) -> float:
+    """A number (an integer or a fraction, not a boolean) that ``ok`` accepts; else the error and ``default``."""
+    if key not in fields:
+        return default
+    value = fields[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not ok(value):
+        c.add(_join(path, key), message)
+        return default
+    return float(value)
 
 
 def _bool(c: _Checker, fields: Mapping[str, Any], path: str, key: str, default: bool) -> bool:

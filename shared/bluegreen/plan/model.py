@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 #: The sections of a plan, as spelled in the document, in the order the hooks treat them.
+#: Minutes an SNS filter policy change may take to reach every delivery ("up to 15 minutes", SNS guide).
+DEFAULT_SETTLE_MINUTES = 15.0
+
 SERVICES: tuple[str, ...] = ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora")
 
 DynamoOnRetire = Literal["keep", "delete"]
@@ -391,6 +394,7 @@ class Plan:
     account_id: str | None = None
     initial_live: StackReference = StackReference.A
     deadline_minutes: int = 50
+    settle_minutes: float = DEFAULT_SETTLE_MINUTES
     ecs: tuple[EcsEntry, ...] = ()
     sqs: tuple[SqsEntry, ...] = ()
     sns: tuple[SnsEntry, ...] = ()
@@ -435,6 +439,7 @@ class Plan:
             doc["account_id"] = self.account_id
         doc["initial_live"] = self.initial_live.value
         doc["deadline_minutes"] = self.deadline_minutes
+        doc["settle_minutes"] = int(self.settle_minutes) if self.settle_minutes.is_integer() else self.settle_minutes
         for name, entries in self.sections().items():
             if entries:
                 doc[name] = [entry.to_document() for entry in entries]
