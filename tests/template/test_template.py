@@ -44,7 +44,6 @@ DESTRUCTIVE_ACTIONS = frozenset(
         "ecs:UpdateService",
         "events:DisableRule",
         "cloudwatch:DisableAlarmActions",
-        "sns:SetSubscriptionAttributes",
         "lambda:UpdateEventSourceMapping",
         "lambda:DeleteEventSourceMapping",
         "rds:ModifyDBInstance",
@@ -68,6 +67,9 @@ UNSCOPABLE_ACTIONS = frozenset(
         # The Service Authorization Reference lists no resource type for these two.
         "codedeploy:GetDeploymentTarget",
         "codedeploy:ListDeploymentTargets",
+        # Nor for these two (Amazon SNS): only "*" matches them (tests/template/test_iam.py proves the grant).
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
     )
 )
 CONDITIONED_ON_STAR = frozenset({"lambda:createeventsourcemapping", "application-autoscaling:registerscalabletarget"})
