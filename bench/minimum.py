@@ -2,31 +2,52 @@
 
 Counted for the seeded world, where every resource needs a change and every list fits one page:
 each function has one event-source mapping and one EventBridge rule to switch, each stack three
-alarms (one batch), each queue a DLQ, and the emulator's clusters and consumers are ready at the
-first look. What counts as unavoidable:
+alarms (one batch), each queue a DLQ, each worker service an Application Auto Scaling scalable target
+(suspended while its stack is retired, so both hooks must register it), the plan's ``settle_minutes``
+is above 0 (the seeded 0.005), and the emulator's clusters and consumers are ready at the first look.
+What counts as unavoidable:
 
-- every write that makes a change, once (``UpdateService``, ``SetSubscriptionAttributes``, …);
+- every write that makes a change, once (``UpdateService``, ``SetSubscriptionAttributes``,
+  ``PurgeQueue``, the worker's ``RegisterScalableTarget`` that resumes or suspends its scaling, …);
 - every read whose answer the flow acts on and cannot know otherwise, once per hook: the list that
   finds the mappings or rules or alarms to switch, the cluster state before a start or stop and the
   one poll after it, the live cluster's reader count, the consumer's state (and, in retire, its ARN),
-  and prepare's last look that the replacement's clusters are still available (one filtered read);
+  prepare's last look that the replacement's clusters are still available (one filtered read), and
+  the worker service's ``DescribeScalableTargets``: whether the service has a scalable target at all
+  is known only from that read (the plan does not say), so it is counted, unlike the reads below;
+- one ``ListEventSourceMappings`` per function whose mappings are switched, created or deleted.
+  :class:`~bluegreen.tools.lambda_.LambdaTools` lists each function's mappings twice (by ARN and by
+  name, merged by ``UUID``) because moto matches only the string a mapping was created with and SAM
+  creates them by name; on AWS either listing returns every mapping, so one is the minimum and the
+  second shows as measured overhead;
 - the names the design requires to be looked up rather than built, once per resource per process:
-  a function's ARN (``GetFunction``), a queue's URL (``GetQueueUrl``);
+  a function's ARN (``GetFunction``), a queue's URL (``GetQueueUrl``, prepare's purges and retire's);
 - the record: each hook reads it once to decide (:func:`bluegreen.hooks.decide_for`); prepare writes it
   three times (the hook's first start, the deployment in flight, prepared) plus the report's record;
   retire writes the first start, the flip, the finish and the report's record (every write is
-  conditional and returns the item it was refused on); one ``PutLifecycleEventHookExecutionStatus``
-  per hook;
+  conditional and returns the item it was refused on), and, with SNS entries and a settle window,
+  ``unsubscribed_at`` once (``StateStore.mark_unsubscribed``: when the drain window starts; the first
+  window, ``sns.settle``, counts from the record's ``prepared_at`` and calls nothing); one
+  ``PutLifecycleEventHookExecutionStatus`` per hook;
 - following the deployment: the application's lease, taken and released (two ``UpdateItem``); CodeDeploy
   asked about the deployment at the start of the hook (``GetDeployment``) and, in retire, once more
   before the first irreversible step; the lifecycle event's start time for the deadline
   (``ListDeploymentTargets`` and ``GetDeploymentTarget``);
-- the fence: with the lease, one read of the record per wave of destructive steps that starts together
-  (retire: the reversible wave, the purges and unmaps, the deregistrations, the stops).
+- the fence: with the lease, one read of the record (``GetItem``) per wave of destructive steps that
+  the flow's dependencies start together (:meth:`bluegreen.runs.Fence.wave`). Prepare: the purges of
+  the replacement's queues, before anything is enabled. Retire, with a settle window: the SNS
+  disables; the other reversible disables, after the drain window; the purges and unmaps; the
+  deregistrations (after their unmaps); the stops; the deletions (without a window the two disable
+  waves are one).
 
 Not in the minimum: a read that only decides whether an idempotent write is needed (``DescribeRule``
-before ``EnableRule``, ``DescribeScalableTargets`` before ``RegisterScalableTarget``), the same read
-twice, and the fence's reads beyond the record the flip itself returned.
+before ``EnableRule``; the Aurora reader target's ``DescribeScalableTargets`` before its
+``RegisterScalableTarget``, whose target the plan implies), the same read twice (the second mapping
+listing included), and the fence's reads beyond one per wave (a wave the engine starts in batches).
+
+The benchmark's process keeps its clients, and with them the function ARNs, from one run to the
+next: a ``GetFunction`` counted here may not be made in a measured run (a function a warm-up or a
+smaller run looked up), so the measured ``lambda`` count can fall below the model's.
 """
 
 from __future__ import annotations
@@ -49,6 +70,9 @@ class SeededFacts:
     alarms_per_stack: int = 3
     #: The old stack's function has one mapping on its Kinesis consumer (deleted by retire).
     consumer_mappings: int = 1
+    #: Every worker service has a scalable target: suspended in the retired stack, not in the live one,
+    #: so prepare resumes the replacement's and retire suspends the old one's (one write each).
+    worker_targets: bool = True
 
 
 def minimum_calls(flow: Flow, plan: Plan, facts: SeededFacts | None = None) -> Counter[str]:
@@ -70,12 +94,39 @@ def _functions(plan: Plan, ref: StackReference) -> set[str]:
     return names
 
 
+def _settles(plan: Plan) -> bool:
+    """Whether the retire has the two settle windows (``sns.settle``, ``sns.drain``)."""
+    return bool(plan.sns) and plan.settle_minutes > 0
+
+
+def _purges(plan: Plan, ref: StackReference) -> Counter[str]:
+    """Purge stack ``ref``'s queues and DLQs: each queue's URL looked up, then ``PurgeQueue``."""
+    calls: Counter[str] = Counter()
+    for sqs_entry in plan.sqs:
+        queues = sqs_entry.a if ref is StackReference.A else sqs_entry.b
+        count = 2 if queues.dlq else 1
+        calls.update({"sqs:GetQueueUrl": count, "sqs:PurgeQueue": count})
+    return calls
+
+
+def _workers(plan: Plan, seen: SeededFacts) -> Counter[str]:
+    """Scale the worker services and resume or suspend their scaling: the same calls either way."""
+    calls: Counter[str] = Counter({"ecs:UpdateService": len(plan.ecs)})
+    # whether a service has a scalable target is known only from this read: counted (module docstring)
+    calls["application-autoscaling:DescribeScalableTargets"] += len(plan.ecs)
+    if seen.worker_targets:
+        calls["application-autoscaling:RegisterScalableTarget"] += len(plan.ecs)
+    return calls
+
+
 def _prepare(plan: Plan, r: StackReference, seen: SeededFacts) -> Counter[str]:
     calls: Counter[str] = Counter()
     # the record: first start, begin (read, write), prepared, the report's record; the report
     calls.update({"dynamodb:UpdateItem": 3, "dynamodb:GetItem": 1, "dynamodb:PutItem": 1})
     calls["codedeploy:PutLifecycleEventHookExecutionStatus"] += 1
     calls.update(_following(Flow.PREPARE))
+    # the fence: one read for the one wave of destructive steps, the purges
+    calls["dynamodb:GetItem"] += 1 if plan.sqs else 0
     calls["dynamodb:DescribeTable"] += len(plan.dynamodb)
     for _ in plan.aurora:
         # state, start, one poll; the live cluster's reader count; the replacement's min capacity
@@ -84,14 +135,15 @@ def _prepare(plan: Plan, r: StackReference, seen: SeededFacts) -> Counter[str]:
     if plan.aurora:
         # the last look before `prepared`: every replacement cluster still available — one filtered read
         calls["rds:DescribeDBClusters"] += 1
+    calls.update(_purges(plan, r))
     calls["sns:SetSubscriptionAttributes"] += len(plan.sns)
     calls["lambda:GetFunction"] += len(_functions(plan, r))
     for lambda_entry in plan.lambda_:
-        calls["lambda:ListEventSourceMappings"] += 1
+        calls["lambda:ListEventSourceMappings"] += 1  # one listing: on AWS it finds every mapping
         calls["lambda:UpdateEventSourceMapping"] += seen.mappings_per_function
         calls["events:ListRuleNamesByTarget"] += len(lambda_entry.event_buses)
         calls["events:EnableRule"] += seen.rules_per_function
-    calls["ecs:UpdateService"] += len(plan.ecs)
+    calls.update(_workers(plan, seen))
     for _ in plan.cloudwatch:
         calls["monitoring:DescribeAlarms"] += 1
         calls["monitoring:EnableAlarmActions"] += math.ceil(seen.alarms_per_stack / 100)
@@ -108,23 +160,22 @@ def _retire(plan: Plan, o: StackReference, seen: SeededFacts) -> Counter[str]:
     calls.update({"dynamodb:UpdateItem": 4, "dynamodb:GetItem": 1})
     calls["codedeploy:PutLifecycleEventHookExecutionStatus"] += 1
     calls.update(_following(Flow.RETIRE))
-    # the fence: one read per wave of destructive steps (reversible; purges and unmaps; deregistrations; stops)
+    # the drain window's start, written once (`sns.settle` counts from the record's `prepared_at`)
+    calls["dynamodb:UpdateItem"] += 1 if _settles(plan) else 0
+    # the fence: one read per wave of destructive steps
     calls["dynamodb:GetItem"] += _retire_waves(plan)
     calls["sns:SetSubscriptionAttributes"] += len(plan.sns)
     calls["lambda:GetFunction"] += len(_functions(plan, o))
     for lambda_entry in plan.lambda_:
-        calls["lambda:ListEventSourceMappings"] += 1
+        calls["lambda:ListEventSourceMappings"] += 1  # one listing: on AWS it finds every mapping
         calls["lambda:UpdateEventSourceMapping"] += seen.mappings_per_function
         calls["events:ListRuleNamesByTarget"] += len(lambda_entry.event_buses)
         calls["events:DisableRule"] += seen.rules_per_function
-    calls["ecs:UpdateService"] += len(plan.ecs)
+    calls.update(_workers(plan, seen))
     for _ in plan.cloudwatch:
         calls["monitoring:DescribeAlarms"] += 1
         calls["monitoring:DisableAlarmActions"] += math.ceil(seen.alarms_per_stack / 100)
-    for sqs_entry in plan.sqs:
-        queues = sqs_entry.a if o is StackReference.A else sqs_entry.b
-        count = 2 if queues.dlq else 1
-        calls.update({"sqs:GetQueueUrl": count, "sqs:PurgeQueue": count})
+    calls.update(_purges(plan, o))
     for kinesis_entry in plan.kinesis:
         if kinesis_entry.feeds is not None:
             calls["lambda:ListEventSourceMappings"] += 1
@@ -156,11 +207,20 @@ def _following(flow: Flow) -> Counter[str]:
 
 
 def _retire_waves(plan: Plan) -> int:
-    """The waves of destructive steps a retire of the seeded plan starts, each fenced by one record read."""
-    waves = 1 if (plan.sns or plan.lambda_ or plan.ecs or plan.cloudwatch) else 0
-    waves += 1 if (plan.sqs or any(k.feeds for k in plan.kinesis)) else 0
-    waves += 1 if plan.kinesis else 0
+    """The waves of destructive steps a retire of ``plan`` starts, each fenced by one record read.
+
+    As :func:`bluegreen.flows.retire_steps` orders them: the reversible disables (with a settle window,
+    the SNS ones first and the others after the drain window: two waves); the purges and the unmaps
+    (with the deregistrations of consumers that feed no function); the other deregistrations, after
+    their unmaps; the stops, after the new live clusters' min capacity; the deletions, last.
+    """
+    disables = (bool(plan.sns), bool(plan.lambda_ or plan.ecs or plan.cloudwatch))
+    waves = sum(disables) if _settles(plan) else int(any(disables))  # a settle window splits them in two
+    fed = any(k.feeds is not None for k in plan.kinesis)
+    waves += 1 if (plan.sqs or plan.kinesis) else 0
+    waves += 1 if fed else 0
     waves += 1 if any(db.on_retire == "stop" for db in plan.aurora) else 0
+    waves += 1 if any(t.on_retire == "delete" for t in plan.dynamodb) else 0
     return waves
 
 
@@ -189,21 +249,25 @@ REDUNDANT: dict[tuple[Flow, str], str] = {
         "start — `StopDBCluster` from the step when it saw `available`."
     ),
     (Flow.PREPARE, "application-autoscaling:DescribeScalableTargets"): (
-        "`set_min_capacity` reads the scalable target before every `RegisterScalableTarget` (to skip an "
-        "equal min, and to raise the max). Fix: send `MinCapacity` alone; read only after a "
-        "`ValidationException` (min above max, or no target), then send again with `MaxCapacity`."
+        "`AuroraTools.set_min_capacity` reads the reader target before every `RegisterScalableTarget` (to "
+        "skip an equal min, and to raise the max); the worker services' read (`EcsTools.scalable_target`) "
+        "is in the minimum. Fix: send `MinCapacity` alone; read only after a `ValidationException` (min "
+        "above max, or no target), then send again with `MaxCapacity`."
     ),
     (Flow.PREPARE, "lambda:GetFunction"): (
-        "The function ARN cache is per `LambdaTools` and unlocked: the mappings and the rules steps of one "
-        "function run at once and both call `GetFunction`, and the Kinesis `fed` tool is a second tool for "
-        "the same function. Fix: one ARN cache per process (or per `Toolbox`), keyed by region and "
-        "function, filled under a lock; or build the ARN from the plan's `account_id` (or one STS call) "
-        "and the region's partition, which saves the remaining call per function too."
+        "`LambdaTools.function_arn` caches ARNs on the shared client, under one lock: a second lookup of "
+        "the same function would mean that cache was missed (another client or region). Fix: build the "
+        "ARN from the plan's `account_id` (or one STS call) and the region's partition, which saves the "
+        "remaining call per function too."
     ),
     (Flow.PREPARE, "lambda:ListEventSourceMappings"): (
-        "`_remap` lists the fed function's mappings, then `create_event_source_mapping` lists them again "
-        "(`_mapping_for_source`) to stay idempotent. Fix: pass the list `_remap` already has, or create "
-        "and treat `ResourceConflictException` as \u201calready there\u201d (the tool already does on a race)."
+        "Every listing is made twice (`LambdaTools._mappings_of`: by ARN and by name, merged by UUID, "
+        "because moto matches only the string a mapping was created with; on AWS one finds them all), "
+        "and `_remap` lists the fed function's mappings, then `create_event_source_mapping` lists them "
+        "again (`_mapping_for_source`) to stay idempotent: 4 listings per fed function, 2 per switch. "
+        "Fix: one listing by ARN on AWS (the name only against an emulator); pass `_remap`'s list to the "
+        "create, or create and treat `ResourceConflictException` as \u201calready there\u201d (the tool "
+        "already does on a race)."
     ),
     (Flow.PREPARE, "kinesis:DescribeStreamConsumer"): (
         "`register_consumer` describes the consumer that `_consumer_active` has just described, and "
@@ -226,5 +290,7 @@ REDUNDANT[(Flow.RETIRE, "events:DescribeRule")] = (
     "disabled rule changes nothing. Fix: call `DisableRule` directly (`ResourceNotFoundException`: skip)."
 )
 REDUNDANT[(Flow.RETIRE, "lambda:ListEventSourceMappings")] = (
-    "More lists than mappings to find: see the measured count against the model."
+    "Every listing is made twice (`LambdaTools._mappings_of`: by ARN and by name, merged by UUID, because "
+    "moto matches only the string a mapping was created with; on AWS one finds them all): the mappings "
+    "switch and `_unmap` list 2 times each. Fix: one listing by ARN on AWS (the name only against an emulator)."
 )
