@@ -23,7 +23,10 @@ Decisions the design left open (the rules a plan is held to):
   in every ARN are 12 digits. When ``region`` is absent the hooks use the Lambda's own region
   (:meth:`Plan.resolved_region`); when ``account_id`` is absent the tools ask STS once.
 - ``initial_live`` is ``a`` or ``b`` (either case); ``deadline_minutes`` is 1..55 (CodeDeploy fails a hook
-  after 60 minutes; the hook must report first).
+  after 60 minutes; the hook must report first). ``settle_minutes`` (default 15, 0..55, fractions
+  allowed) is how long SNS may take to apply a filter policy change: the retire waits it twice (the
+  new subscriptions settling, the old consumers draining), so with SNS entries it must be under half
+  of ``deadline_minutes``.
 - **Names are checked against AWS's naming rules** (ECS service and cluster, SQS queue — a name,
   not a URL —, Lambda function and alias, Kinesis consumer, DynamoDB table, Aurora cluster), and ARNs
   must be of the right service: ``stream_arn`` a Kinesis *stream* ARN, SNS entries *subscription* ARNs
