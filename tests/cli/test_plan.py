@@ -104,8 +104,8 @@ def test_retire_dry_run_after_a_prepare_retires_a_and_changes_nothing(cli: Cli) 
         "sqs[0].purge  purge queue fn-queue-a-dev and DLQ fn-dlq-a-dev (what is left also reached the new stack)"
         "  stack a destructive irreversible" in text
     )
-    assert "sns.settle  wait until stack b's subscriptions have been on for 0.005 min" in text
-    assert "sns.drain  let stack a's consumers drain for 0.005 min after its subscriptions went off" in text
+    assert "sns.settle  wait until stack b's subscriptions have been on for 0.002 min" in text
+    assert "sns.drain  let stack a's consumers drain for 0.002 min after its subscriptions went off" in text
 
 
 def test_a_prepare_over_one_run_by_hand_in_flight_is_refused_naming_what_to_run(cli: Cli) -> None:

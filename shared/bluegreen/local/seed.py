@@ -31,11 +31,11 @@ TOPIC = "fn-updates-dev"
 ALARM_PREFIX = "mock service - dev"
 DISABLED_FILTER = {"bluegreen-subscription-disabled": [{"exists": True}]}
 STACKS = ("a", "b")
-#: The seeded plan's ``settle_minutes`` (0.3 s): longer than the filter delay the emulator's tests and
+#: The seeded plan's ``settle_minutes`` (0.12 s): longer than the filter delay the emulator's tests and
 #: demo give SNS (:data:`FILTER_DELAY_SECONDS`), as AWS's 15 minutes are to the default of 15.
-SETTLE_MINUTES = 0.005
+SETTLE_MINUTES = 0.002
 #: A filter delay for the emulator that the seeded plan's settle window covers.
-FILTER_DELAY_SECONDS = 0.2
+FILTER_DELAY_SECONDS = 0.05
 #: The plan's sections, in the order the plan document lists them.
 _SECTIONS = ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora")
 
