@@ -106,3 +106,18 @@ def shared_client(service: str, region: str) -> Any:
             made = make_client(service, region=region, session=session)
             cache[(service, region)] = made
         return made
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` (``"ThrottlingException"``…); "" for any other error."""
+    response = getattr(error, "response", None)
+    details = response.get("Error") if isinstance(response, dict) else None
+    return str(details.get("Code") or "") if isinstance(details, dict) else ""
+
+
+def error_message(error: BaseException) -> str:
+    """The message AWS sent with a botocore ``ClientError``, else the error's own text."""
+    response = getattr(error, "response", None)
+    details = response.get("Error") if isinstance(response, dict) else None
+    message = details.get("Message") if isinstance(details, dict) else None
+    return str(message) if message else str(error)

@@ -82,7 +82,7 @@ import boto3
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, NoRegionError
 
 from bluegreen import render
-from bluegreen.aws import default_session, make_client
+from bluegreen.aws import default_session, error_code, error_message, make_client
 from bluegreen.decide import Act, SettleHow, decide_by_hand
 from bluegreen.engine import RunStatus, Step, reversed_steps, waves
 from bluegreen.flows import prepare_steps, retire_steps
@@ -90,7 +90,7 @@ from bluegreen.hooks import Flow, Runtime, decide_for, run_flow, settle_by_hand
 from bluegreen.plan import PLAN_FILE_VAR, PLAN_PARAMETER_VAR, PLAN_VAR, Plan, PlanError, load_plan_text
 from bluegreen.refs import StackReference
 from bluegreen.state import TABLE_ENV, LiveRecord, Phase, StateConflict, StateStore
-from bluegreen.status import collect_status, error_code, is_access_problem
+from bluegreen.status import collect_status, is_access_problem
 
 if TYPE_CHECKING:
     from bluegreen.tools.codedeploy import DeploymentInfo
@@ -678,7 +678,7 @@ def _classify(exc: BaseException) -> tuple[int, str]:  # noqa: PLR0911 - one ret
 
 
 def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    return error_message(exc)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
+from bluegreen.aws import error_code
 from bluegreen.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Lease:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
             return _held(cast("dict[str, Any]", error.response.get("Item") or {}))
         self.held = True
@@ -160,7 +161,7 @@ class Lease:
                 ExpressionAttributeValues={":me": {"S": self.owner}},
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 logger.warning(
                     "%s: the lease of %s had already passed to another runner", self.application, self.holder
                 )

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from botocore.exceptions import ClientError
 
-from bluegreen.aws import make_client
+from bluegreen.aws import error_code, make_client
 from bluegreen.plan import Plan, load_plan_from_env
 from bluegreen.refs import StackReference
 from bluegreen.state import TABLE_ENV, StateStore
@@ -212,7 +212,7 @@ class RdsRuntime:
         try:
             found = rds.describe_db_instances(DBInstanceIdentifier=identifier).get("DBInstances", [])
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+            if error_code(err) == "DBInstanceNotFound":
                 return None
             raise
         return found[0] if found else None

@@ -84,7 +84,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from bluegreen.aws import make_client
+from bluegreen.aws import error_code, make_client
 from bluegreen.refs import StackReference, as_ref
 
 if TYPE_CHECKING:
@@ -829,7 +829,7 @@ class StateStore:
         try:
             yield
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code == "ConditionalCheckFailedException":
                 raise _Refused(cast("dict[str, Any] | None", error.response.get("Item"))) from None
             if code == "ResourceNotFoundException":

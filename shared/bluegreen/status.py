@@ -55,6 +55,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
+from bluegreen.aws import error_code, error_message
 from bluegreen.plan import Plan, plan_snapshot
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase, StateStore
@@ -117,11 +118,6 @@ _CREDENTIAL_EXCEPTIONS = (
     TokenRetrievalError,
     UnauthorizedSSOTokenError,
 )
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a ``ClientError`` ('' for anything else)."""
-    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
 
 
 def is_access_problem(exc: BaseException, *, credentials_only: bool = False) -> bool:
@@ -380,7 +376,7 @@ def _read(row: _Row, ref: StackReference) -> StackState:
 
 def _first_line(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+        return error_message(exc)
     return str(exc).splitlines()[0] if str(exc) else ""
 
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from bluegreen import aws
+from bluegreen.aws import error_code, error_message
 from bluegreen.tools._base import AwsConfig, BaseTools
 from tests.conftest import ACCOUNT_ID, REGION
 
@@ -49,3 +51,11 @@ def test_tools_make_each_client_once_per_region_and_ask_sts_once(aws: None) -> N
 def test_configured_account_id_needs_no_sts() -> None:
     tools: BaseTools[AwsConfig] = BaseTools(AwsConfig(region=REGION, account_id="555"))
     assert tools.account_id == "555"
+
+
+def test_error_code_and_message_of_a_client_error_and_of_anything_else() -> None:
+    refused = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetItem")
+    assert (error_code(refused), error_message(refused)) == ("ThrottlingException", "Rate exceeded")
+    bare = ClientError({}, "GetItem")  # no Error in the response: no code, the error's own text
+    assert error_code(bare) == "" and error_message(bare) == str(bare)
+    assert (error_code(ValueError("x")), error_message(ValueError("x"))) == ("", "x")

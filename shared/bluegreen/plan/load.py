@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bluegreen.aws import error_code
 from bluegreen.plan.checks import parse_plan
 from bluegreen.plan.model import Plan, PlanError
 
@@ -148,7 +149,7 @@ def _fetch_parameter(name: str, region: str | None, max_age: int) -> str:
         value = provider.get(name, max_age=max_age, decrypt=True)
     except GetParameterError as err:
         cause = err.__cause__ or err.__context__
-        if isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        if isinstance(cause, ClientError) and error_code(cause) == "ParameterNotFound":
             where = f" in {region}" if region else ""
             raise PlanError(
                 [(PLAN_PARAMETER_VAR, f"there is no SSM parameter {name!r}{where}")], source=PLAN_PARAMETER_VAR

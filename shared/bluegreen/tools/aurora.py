@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError
 
+from bluegreen.aws import error_code
 from bluegreen.refs import ClusterState, StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -577,4 +578,4 @@ def final_snapshot_identifier(cluster_name: str, *, now: datetime | None = None)
 
 
 def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
+    return error_code(err)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from botocore.exceptions import ClientError
 
-from bluegreen.aws import make_client
+from bluegreen.aws import error_code, make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_codedeploy import CodeDeployClient
@@ -61,7 +61,7 @@ class CodeDeployReporter(_CodeDeployUser):
                 deploymentId=deployment_id, lifecycleEventHookExecutionId=execution_id, status=value
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "LifecycleEventAlreadyCompletedException":
+            if error_code(exc) == "LifecycleEventAlreadyCompletedException":
                 logger.info("hook execution %s already completed; %s not sent again", execution_id, value)
                 return False
             raise
@@ -137,7 +137,7 @@ class CodeDeployDeployments(_CodeDeployUser):
         try:
             found = self.client.get_deployment(deploymentId=deployment_id)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in (
+            if error_code(exc) in (
                 "DeploymentDoesNotExistException",
                 "InvalidDeploymentIdException",
             ):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError, WaiterError
 
+from bluegreen.aws import error_code
 from bluegreen.refs import StackReference
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -62,7 +63,7 @@ class DynamoTools(BaseTools[DynamoConfig]):
             self._dynamodb.delete_table(TableName=name)
             logger.info("DynamoDB table %r: deletion started", name)
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code")
+            code = error_code(err)
             if code == "ResourceNotFoundException":
                 logger.info("DynamoDB table %r is already gone", name)
                 return

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from bluegreen.aws import error_code
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -34,7 +35,7 @@ class KinesisConfig(AwsConfig):
 
 
 def _error_code(err: ClientError) -> str:
-    return err.response.get("Error", {}).get("Code", "")
+    return error_code(err)
 
 
 class KinesisTools(BaseTools[KinesisConfig]):

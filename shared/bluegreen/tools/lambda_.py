@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from botocore.exceptions import ClientError
 
+from bluegreen.aws import error_code
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -472,7 +473,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
 
 
 def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+    return error_code(error)
 
 
 def _plain(response: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from bluegreen.aws import error_code, error_message
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -156,8 +157,8 @@ class SnsTools(BaseTools[SnsConfig]):
         policy: dict[str, Any] | None = None,
     ) -> Exception | None:
         """A clearer error for a missing subscription or a rejected policy; None to re-raise ``err`` as it is."""
-        code = err.response.get("Error", {}).get("Code", "")
-        message = err.response.get("Error", {}).get("Message", "")
+        code = error_code(err)
+        message = error_message(err)
         stack = as_ref(ref).value
         if code in ("NotFound", "NotFoundException"):
             return LookupError(f"stack {stack}: SNS subscription {arn!r} not found in {region}: {message}")
