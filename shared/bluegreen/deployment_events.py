@@ -40,7 +40,7 @@ from bluegreen.lease import Lease, new_token
 from bluegreen.runs import Clock
 
 if TYPE_CHECKING:
-    from bluegreen.hooks import Runtime
+    from bluegreen.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -41,9 +41,8 @@ from bluegreen.refs import ClusterState, StackReference
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
 
 if TYPE_CHECKING:
-    from bluegreen.hooks import HookRequest, Runtime
     from bluegreen.plan import Plan
-    from bluegreen.toolbox import Toolbox
+    from bluegreen.runtime import HookRequest, Runtime, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +63,6 @@ class MustRetry(RuntimeError):
 
 class DeploymentEndedError(LiveStackError):
     """CodeDeploy ended the deployment (stopped or failed it) while its retire ran: nothing irreversible is done."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The plan a deployment acts on (the one kept with its record) and the tools of that plan."""
-
-    plan: Plan
-    box: Toolbox
 
 
 @dataclass

@@ -34,7 +34,7 @@ from bluegreen.runs import Clock, EventSink, Handover, MustRetry, fence, run_und
 from bluegreen.state import LiveRecord, Phase, StateConflict
 
 if TYPE_CHECKING:
-    from bluegreen.hooks import Runtime
+    from bluegreen.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

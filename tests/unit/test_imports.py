@@ -1,0 +1,71 @@
+"""The package's rooms import each other without a circle — type-only and function-local imports included.
+
+A loop in the design is a loop whether Python would trip on it or not (``if TYPE_CHECKING:`` and an
+import inside a function only hide it), so every ``import bluegreen…`` / ``from bluegreen… import``
+anywhere in a module counts as an arrow from that module.
+"""
+
+from __future__ import annotations
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "shared" / "bluegreen"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _targets(node: ast.AST, known: set[str]) -> set[str]:
+    """The modules an import loads (``from bluegreen.x import y``: ``x``, or ``x.y`` when that is a module)."""
+    found: set[str] = set()
+    if isinstance(node, ast.Import):
+        found |= {alias.name for alias in node.names if alias.name in known}
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("bluegreen"):
+        for alias in node.names:
+            submodule = f"{node.module}.{alias.name}"
+            found.add(submodule if submodule in known else node.module)
+    return found & known
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of the package and the modules of the package it imports, anywhere in its text."""
+    modules = _modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        arrows: set[str] = set()
+        for node in ast.walk(tree):
+            arrows |= _targets(node, known)
+        # A package's own __init__ is loaded with any of its modules: that arrow is not a design loop.
+        graph[name] = {t for t in arrows if t != name and not name.startswith(f"{t}.")}
+    return graph
+
+
+def test_the_package_has_no_import_circle() -> None:
+    graph = import_graph()
+    assert "bluegreen.hooks" in graph and "bluegreen.runtime" in graph
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as circle:
+        raise AssertionError(f"import circle: {' -> '.join(circle.args[1])}") from None
+
+
+def test_the_check_sees_type_only_and_local_imports() -> None:
+    graph = import_graph()
+    assert "bluegreen.runtime" in graph["bluegreen.runs"]  # imported under TYPE_CHECKING only
+    assert "bluegreen.tools.aurora" in graph["bluegreen.flows"]  # imported inside a function
+    graph["bluegreen.runtime"].add("bluegreen.runs")  # a loop drawn in: the check must see it
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError:
+        return
+    raise AssertionError("a circle through runtime and runs went unseen")
