@@ -64,7 +64,8 @@ def test_a_hook_execution_keeps_its_first_status_and_refuses_later_ones(emulator
     ]
 
 
-def test_performance_insights_state_round_trips(emulator: Emulator) -> None:
+def _cluster_with_a_reader() -> Any:
+    """Aurora cluster ``db`` with a writer and an auto-scaled reader; the RDS client."""
     rds = boto3.client("rds")
     rds.create_db_cluster(
         DBClusterIdentifier="db", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 12
@@ -76,6 +77,11 @@ def test_performance_insights_state_round_trips(emulator: Emulator) -> None:
             Engine="aurora-postgresql",
             DBInstanceClass="db.r6g.large",
         )
+    return rds
+
+
+def test_performance_insights_state_round_trips(emulator: Emulator) -> None:
+    rds = _cluster_with_a_reader()
 
     def described(name: str) -> Any:
         return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["PerformanceInsightsEnabled"]
@@ -473,17 +479,7 @@ def test_a_second_mapping_of_the_same_function_and_source_is_refused(emulator: E
 
 
 def test_stop_db_cluster_is_refused_while_an_instance_is_busy(emulator: Emulator) -> None:
-    rds = boto3.client("rds")
-    rds.create_db_cluster(
-        DBClusterIdentifier="db", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 12
-    )
-    for name in ("db-writer", "application-autoscaling-1"):
-        rds.create_db_instance(
-            DBInstanceIdentifier=name,
-            DBClusterIdentifier="db",
-            Engine="aurora-postgresql",
-            DBInstanceClass="db.r6g.large",
-        )
+    rds = _cluster_with_a_reader()
 
     def cluster_status() -> str:
         return str(rds.describe_db_clusters(DBClusterIdentifier="db")["DBClusters"][0]["Status"])

@@ -33,7 +33,7 @@ import rds_apply_tags
 import rds_enable_performance_insights
 import rds_keep_retired_stopped
 from bluegreen import entry, rds_entry
-from bluegreen.local.seed import CLUSTER, seed_world
+from bluegreen.local.seed import seed_world
 from bluegreen.plan.load import clear_plan_cache
 from tests.conftest import ACCOUNT_ID, REGION
 from tests.rds.conftest import READER, RETIRED_CLUSTER, load_event
@@ -180,15 +180,7 @@ def _run_every_flow(mp: pytest.MonkeyPatch) -> Recorded:
     faults = Faults()
     faults.register(bluegreen.aws.default_session())  # before any client of the code under test
     world = seed_world(REGION, state_table=STATE_TABLE)
-    aas, rds = boto3.client("application-autoscaling", region_name=REGION), boto3.client("rds", region_name=REGION)
-    for stack in ("a", "b"):  # the workers are auto-scaled too: suspending/resuming their scaling is exercised
-        aas.register_scalable_target(
-            ServiceNamespace="ecs",
-            ResourceId=f"service/{CLUSTER}/{world.names[stack]['service']}",
-            ScalableDimension="ecs:service:DesiredCount",
-            MinCapacity=0,
-            MaxCapacity=4,
-        )
+    rds = boto3.client("rds", region_name=REGION)  # the seeded workers are auto-scaled: their scaling calls run
     recorder = CallRecorder()
     flows = Flows(recorder, shim, faults)
     flows.put_plan(world.plan)

@@ -104,9 +104,8 @@ def registrations(tools: EcsTools) -> list[dict[str, Any]]:
     return seen
 
 
-def test_disable_service_suspends_scaling_then_scales_to_zero(ecs_tools: EcsTools) -> None:
-    register_target(RESOURCE_A)
-    ecs_tools.enable_service("a")
+def call_order(ecs_tools: EcsTools) -> list[str]:
+    """The RegisterScalableTarget and UpdateService calls of the tools, in the order they are made from now on."""
     order: list[str] = []
     for service, operation in (("application-autoscaling", "RegisterScalableTarget"), ("ecs", "UpdateService")):
         client = ecs_tools._client(service)
@@ -114,6 +113,13 @@ def test_disable_service_suspends_scaling_then_scales_to_zero(ecs_tools: EcsTool
             f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
             lambda operation=operation, **_: order.append(operation),
         )
+    return order
+
+
+def test_disable_service_suspends_scaling_then_scales_to_zero(ecs_tools: EcsTools) -> None:
+    register_target(RESOURCE_A)
+    ecs_tools.enable_service("a")
+    order = call_order(ecs_tools)
     ecs_tools.disable_service("a")
     assert order == ["RegisterScalableTarget", "UpdateService"]
     held = target(RESOURCE_A)
@@ -150,13 +156,7 @@ def test_disable_service_twice_suspends_once(ecs_tools: EcsTools) -> None:
 def test_enable_service_sets_the_count_then_resumes_scaling(ecs_tools: EcsTools) -> None:
     register_target(RESOURCE_B)
     ecs_tools.disable_service("b")
-    order: list[str] = []
-    for service, operation in (("application-autoscaling", "RegisterScalableTarget"), ("ecs", "UpdateService")):
-        client = ecs_tools._client(service)
-        client.meta.events.register(
-            f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
-            lambda operation=operation, **_: order.append(operation),
-        )
+    order = call_order(ecs_tools)
     ecs_tools.enable_service("b")
     assert order == ["UpdateService", "RegisterScalableTarget"]
     held = target(RESOURCE_B)

@@ -53,12 +53,6 @@ class FilterPropagation:
         with self._lock:
             self._changes.clear()
 
-    def pending(self, subscription_arn: str) -> bool:
-        """Whether a filter change of that subscription has not reached its deliveries yet."""
-        now = self.clock()
-        with self._lock:
-            return any(change.effective_at > now for change in self._changes.get(subscription_arn, ()))
-
     def _record(self, subscription: Subscription, before: FilterPolicyMatcher | None) -> None:
         arn = subscription.arn
         now = self.clock()

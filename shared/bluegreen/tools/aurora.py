@@ -230,7 +230,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         try:
             self._rds.start_db_cluster(DBClusterIdentifier=name)
         except ClientError as err:
-            now = self.get_cluster_state(ref) if _code(err) == "InvalidDBClusterStateFault" else None
+            now = self.get_cluster_state(ref) if error_code(err) == "InvalidDBClusterStateFault" else None
             if now is None or now in _NOT_RUNNING:
                 raise
             logger.info("Aurora cluster %r is %s: already started", name, now)
@@ -268,7 +268,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         try:
             self._rds.stop_db_cluster(DBClusterIdentifier=name)
         except ClientError as err:
-            if _code(err) not in _NOT_READY:
+            if error_code(err) not in _NOT_READY:
                 raise
             now = self.get_cluster_state(ref)
             if now in (ClusterState.STOPPED, ClusterState.STOPPING):
@@ -279,7 +279,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
             busy = self._busy_members(name)
             listed = ", ".join(f"{instance} is {status}" for instance, status in sorted(busy.items()))
             raise ClusterBusyError(
-                f"cannot stop Aurora cluster {name!r} yet: RDS refused ({_code(err)}) while an instance is busy "
+                f"cannot stop Aurora cluster {name!r} yet: RDS refused ({error_code(err)}) while an instance is busy "
                 f"({listed or 'a reader being added or removed, an instance being modified'}); call again once "
                 "every instance is available",
                 cluster=name,
@@ -342,7 +342,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         try:
             self._rds.delete_db_cluster(**params)
         except ClientError as err:
-            if _code(err) not in ("DBClusterNotFoundFault", "InvalidDBClusterStateFault"):
+            if error_code(err) not in ("DBClusterNotFoundFault", "InvalidDBClusterStateFault"):
                 raise
             again = self._find_cluster(name)
             if again is not None and again.get("Status") != ClusterState.DELETING:
@@ -431,7 +431,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
                     DBInstanceIdentifier=name, EnablePerformanceInsights=True, ApplyImmediately=True
                 )
             except ClientError as err:
-                if _code(err) not in _NOT_READY:
+                if error_code(err) not in _NOT_READY:
                     raise
                 last = err
                 logger.info("DB instance %r not ready (try %d of %d): %s", name, attempt, retry_attempts, err)
@@ -479,7 +479,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         try:
             clusters = self._rds.describe_db_clusters(DBClusterIdentifier=name).get("DBClusters", [])
         except ClientError as err:
-            if _code(err) == "DBClusterNotFoundFault":
+            if error_code(err) == "DBClusterNotFoundFault":
                 return None
             raise
         return clusters[0] if clusters else None
@@ -512,7 +512,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         try:
             self._rds.delete_db_instance(DBInstanceIdentifier=identifier)
         except ClientError as err:
-            code = _code(err)
+            code = error_code(err)
             if code == "DBInstanceNotFound":
                 return
             if code in _NOT_READY:
@@ -533,7 +533,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
                 ServiceNamespace="rds", ResourceId=target["ResourceId"], ScalableDimension=READ_REPLICA_COUNT
             )
         except ClientError as err:
-            if _code(err) != "ObjectNotFoundException":
+            if error_code(err) != "ObjectNotFoundException":
                 raise
             logger.info("Aurora cluster %r: auto scaling target already deregistered", name)
             return
@@ -575,7 +575,3 @@ def final_snapshot_identifier(cluster_name: str, *, now: datetime | None = None)
     if not base[:1].isalpha():
         base = f"cluster-{base}".rstrip("-")
     return base[: _SNAPSHOT_ID_MAX - len(suffix)].rstrip("-") + suffix
-
-
-def _code(err: ClientError) -> str:
-    return error_code(err)

@@ -34,10 +34,6 @@ class KinesisConfig(AwsConfig):
     consumer_name_b: str
 
 
-def _error_code(err: ClientError) -> str:
-    return error_code(err)
-
-
 class KinesisTools(BaseTools[KinesisConfig]):
     """Registers, describes and deregisters the stream consumer of stack a or b."""
 
@@ -76,7 +72,7 @@ class KinesisTools(BaseTools[KinesisConfig]):
         try:
             made = self._kinesis.register_stream_consumer(StreamARN=self.config.stream_arn, ConsumerName=name)
         except ClientError as err:
-            if _error_code(err) != _IN_USE:
+            if error_code(err) != _IN_USE:
                 raise
             existing = self._find(name)
             if existing is not None and existing.get("ConsumerStatus") != "DELETING":
@@ -123,7 +119,7 @@ class KinesisTools(BaseTools[KinesisConfig]):
         try:
             self._kinesis.deregister_stream_consumer(ConsumerARN=found["ConsumerARN"])
         except ClientError as err:
-            if _error_code(err) != _NOT_FOUND:
+            if error_code(err) != _NOT_FOUND:
                 raise
 
     def _find(self, name: str) -> dict[str, Any] | None:
@@ -131,7 +127,7 @@ class KinesisTools(BaseTools[KinesisConfig]):
         try:
             found = self._kinesis.describe_stream_consumer(StreamARN=self.config.stream_arn, ConsumerName=name)
         except ClientError as err:
-            if _error_code(err) == _NOT_FOUND:
+            if error_code(err) == _NOT_FOUND:
                 return None
             raise
         return dict(found["ConsumerDescription"])

@@ -143,7 +143,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
         try:
             found = self._lambda.get_function(FunctionName=name)
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 raise LookupError(
                     f"Lambda function {name!r} of stack {as_ref(ref).value} not found in {self.config.region}"
                 ) from error
@@ -220,7 +220,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 FunctionName=target, EventSourceArn=event_source_arn, **params
             )
         except ClientError as error:
-            if _code(error) != "ResourceConflictException":
+            if error_code(error) != "ResourceConflictException":
                 raise
             existing = self._mapping_for_source(ref, event_source_arn)
             if existing is None:
@@ -240,7 +240,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 self._lambda.delete_event_source_mapping(UUID=uuid)
                 return
             except ClientError as error:
-                code = _code(error)
+                code = error_code(error)
                 if code == "ResourceNotFoundException":
                     return
                 if code != "ResourceInUseException":
@@ -270,7 +270,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 for page in paginator.paginate(TargetArn=target, EventBusName=bus):
                     rules.extend(RuleRef(name, bus) for name in page.get("RuleNames", []))
             except ClientError as error:
-                if _code(error) == "ResourceNotFoundException":
+                if error_code(error) == "ResourceNotFoundException":
                     raise LookupError(f"EventBridge bus {bus!r} not found in {self.config.region}") from error
                 raise
         return rules
@@ -303,7 +303,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
         try:
             return _plain(self._lambda.get_alias(FunctionName=function, Name=name))
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 raise LookupError(f"alias {name!r} of Lambda function {function!r} not found") from error
             raise
 
@@ -403,7 +403,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
         try:
             return self._lambda.get_event_source_mapping(UUID=uuid).get("State", "")
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 return None
             raise
 
@@ -430,7 +430,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 logger.info("event-source mapping %s of %s: Enabled=%s", uuid, function, enabled)
                 return
             except ClientError as error:
-                code = _code(error)
+                code = error_code(error)
                 if code == "ResourceNotFoundException":
                     return
                 if code != "ResourceInUseException":
@@ -447,7 +447,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
         try:
             return _plain(self._events.describe_rule(Name=rule.name, **_bus_param(rule)))
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 return None
             raise
 
@@ -466,14 +466,10 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 else:
                     self._events.disable_rule(Name=rule.name, **_bus_param(rule))
             except ClientError as error:
-                if _code(error) != "ResourceNotFoundException":
+                if error_code(error) != "ResourceNotFoundException":
                     raise
                 continue
             logger.info("EventBridge rule %s on bus %s: enabled=%s", rule.name, rule.event_bus_name, enabled)
-
-
-def _code(error: ClientError) -> str:
-    return error_code(error)
 
 
 def _plain(response: Mapping[str, Any]) -> dict[str, Any]:
