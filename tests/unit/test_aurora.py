@@ -821,7 +821,7 @@ def test_enable_performance_insights_retries_while_the_instance_is_not_ready(
     tools: AuroraTools, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("bluegreen.tools.aurora.time.sleep", slept.append)
+    monkeypatch.setattr("bluegreen.tools._aurora_instances.time.sleep", slept.append)
     tries = refuse(tools, "ModifyDBInstance", "InvalidDBInstanceState", times=2)
     assert tools.enable_performance_insights(instance_created(AUTOSCALED), retry_delay=7.5, retry_attempts=3) is True
     assert tries == [1, 2, 3]

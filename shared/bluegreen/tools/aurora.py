@@ -1,19 +1,31 @@
-"""Aurora: start, stop, scale and delete a stack's DB cluster, and look after its auto-scaled readers."""
+"""Aurora: start, stop, scale and delete a stack's DB cluster, and look after its auto-scaled readers.
+
+:class:`AuroraTools` is the whole public tool: it decides what to do and in which order, and raises
+the errors below. The AWS calls on each kind of resource are in a private room of their own:
+:mod:`~bluegreen.tools._aurora_cluster` (the DB cluster: read, delete with a final snapshot),
+:mod:`~bluegreen.tools._aurora_instances` (DB instances: an auto-scaled reader, busy members,
+deletion, Performance Insights) and :mod:`~bluegreen.tools._aurora_scaling` (the reader capacity's
+Application Auto Scaling target).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
 from bluegreen.refs import ClusterState, StackReference, as_ref
+from bluegreen.tools import _aurora_cluster, _aurora_instances, _aurora_scaling
+from bluegreen.tools._aurora_cluster import NOT_RUNNING as _NOT_RUNNING
+from bluegreen.tools._aurora_cluster import STARTABLE as _STARTABLE
+from bluegreen.tools._aurora_cluster import final_snapshot_identifier as final_snapshot_identifier  # noqa: PLC0414
+from bluegreen.tools._aurora_instances import AUTOSCALING_RESOURCE_TAG as AUTOSCALING_RESOURCE_TAG  # noqa: PLC0414
+from bluegreen.tools._aurora_instances import NOT_READY as _NOT_READY
+from bluegreen.tools._aurora_scaling import READ_REPLICA_COUNT as READ_REPLICA_COUNT  # noqa: PLC0414
 from bluegreen.tools._base import AwsConfig, BaseTools
 
 # The RDS-event names live in rds_events; re-exported here, where they were first defined.
@@ -24,44 +36,10 @@ from bluegreen.tools.rds_events import RdsEvent as RdsEvent  # noqa: PLC0414
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
-    from mypy_boto3_application_autoscaling.type_defs import (
-        RegisterScalableTargetRequestTypeDef,
-        ScalableTargetTypeDef,
-    )
     from mypy_boto3_rds import RDSClient
-    from mypy_boto3_rds.type_defs import (
-        DBClusterTypeDef,
-        DBInstanceTypeDef,
-        DeleteDBClusterMessageTypeDef,
-        TagTypeDef,
-    )
+    from mypy_boto3_rds.type_defs import DBClusterTypeDef, DBInstanceTypeDef
 
 logger = logging.getLogger(__name__)
-
-#: The Application Auto Scaling dimension of an Aurora cluster's reader count.
-READ_REPLICA_COUNT: Final = "rds:cluster:ReadReplicaCount"
-#: The tag Aurora Auto Scaling puts on the readers it adds; its value is ``cluster:<cluster id>``.
-AUTOSCALING_RESOURCE_TAG = "application-autoscaling:resourceId"
-
-_SNAPSHOT_ID_MAX = 255
-#: Statuses in which a cluster is neither running nor on its way to running.
-_NOT_RUNNING = frozenset(
-    {
-        ClusterState.STOPPED,
-        ClusterState.STOPPING,
-        ClusterState.DELETING,
-        ClusterState.UNKNOWN,
-        ClusterState.INACCESSIBLE_ENCRYPTION_CREDENTIALS,
-        ClusterState.INACCESSIBLE_ENCRYPTION_CREDENTIALS_RECOVERABLE,
-        ClusterState.CLONING_FAILED,
-        ClusterState.MIGRATION_FAILED,
-        ClusterState.LIMITLESS_DATA_MIGRATION_FAILED,
-    }
-)
-#: Statuses from which ``StartDBCluster`` starts a cluster.
-_STARTABLE = frozenset({ClusterState.STOPPED, ClusterState.INACCESSIBLE_ENCRYPTION_CREDENTIALS_RECOVERABLE})
-#: Error codes meaning "the instance (or its cluster) is not ready for this yet".
-_NOT_READY = frozenset({"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"})
 
 
 class ClusterStateError(RuntimeError):
@@ -151,7 +129,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
 
     def get_min_capacity(self, ref: StackReference | str) -> int | None:
         """The min reader capacity of the cluster's scalable target; None when none is registered."""
-        target = self._scalable_target(self.cluster_name(ref))
+        target = _aurora_scaling.scalable_target(self._aas, self.cluster_name(ref))
         return None if target is None else target["MinCapacity"]
 
     def scale_out(self, ref: StackReference | str) -> int:
@@ -182,32 +160,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         """
         if capacity < 0:
             raise ValueError(f"min reader capacity must be 0 or more, not {capacity}")
-        name = self.cluster_name(ref)
-        target = self._scalable_target(name)
-        if target is None:
-            raise LookupError(
-                f"Aurora cluster {name!r} has no Application Auto Scaling target {READ_REPLICA_COUNT} "
-                f"(resource cluster:{name}, region {self.config.region}): register one before scaling it"
-            )
-        if target["MinCapacity"] == capacity:
-            logger.info("Aurora cluster %r: min reader capacity already %d", name, capacity)
-            return
-        params: RegisterScalableTargetRequestTypeDef = {
-            "ServiceNamespace": "rds",
-            "ResourceId": target["ResourceId"],
-            "ScalableDimension": READ_REPLICA_COUNT,
-            "MinCapacity": capacity,
-        }
-        if capacity > target["MaxCapacity"]:
-            logger.warning(
-                "Aurora cluster %r: max reader capacity raised from %d to %d to allow that minimum",
-                name,
-                target["MaxCapacity"],
-                capacity,
-            )
-            params["MaxCapacity"] = capacity
-        self._aas.register_scalable_target(**params)
-        logger.info("Aurora cluster %r: min reader capacity %d -> %d", name, target["MinCapacity"], capacity)
+        _aurora_scaling.set_min_capacity(self._aas, self.cluster_name(ref), capacity, region=self.config.region)
 
     def start_database(self, ref: StackReference | str) -> None:
         """``StartDBCluster`` on the stack's cluster when it is stopped.
@@ -276,7 +229,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
                 return
             if now in _NOT_RUNNING:
                 raise
-            busy = self._busy_members(name)
+            busy = _aurora_instances.busy_members(self._rds, name)
             listed = ", ".join(f"{instance} is {status}" for instance, status in sorted(busy.items()))
             raise ClusterBusyError(
                 f"cannot stop Aurora cluster {name!r} yet: RDS refused ({error_code(err)}) while an instance is busy "
@@ -310,7 +263,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
         anything is deleted or deregistered.
         """
         name = self.cluster_name(ref)
-        cluster = self._find_cluster(name)
+        cluster = _aurora_cluster.find_cluster(self._rds, name)
         if cluster is None or cluster.get("Status") == ClusterState.DELETING:
             logger.info("Aurora cluster %r is already gone or being deleted", name)
             return None
@@ -327,30 +280,13 @@ class AuroraTools(BaseTools[AuroraConfig]):
                 cluster=name,
                 state=state,
             )
-        self._deregister_scalable_target(name)
+        _aurora_scaling.deregister_scalable_target(self._aas, name)
         members = sorted(cluster.get("DBClusterMembers", []), key=lambda m: m.get("IsClusterWriter", False))
         for member in members:
-            self._delete_instance(member["DBInstanceIdentifier"])
+            _aurora_instances.delete_instance(self._rds, member["DBInstanceIdentifier"])
         identifier = cluster.get("DBClusterIdentifier", name)
-        params: DeleteDBClusterMessageTypeDef = {"DBClusterIdentifier": identifier}
-        snapshot = None if self.config.skip_delete_snapshots else final_snapshot_identifier(identifier)
-        if snapshot is None:
-            params["SkipFinalSnapshot"] = True
-        else:
-            params["SkipFinalSnapshot"] = False
-            params["FinalDBSnapshotIdentifier"] = snapshot
-        try:
-            self._rds.delete_db_cluster(**params)
-        except ClientError as err:
-            if error_code(err) not in ("DBClusterNotFoundFault", "InvalidDBClusterStateFault"):
-                raise
-            again = self._find_cluster(name)
-            if again is not None and again.get("Status") != ClusterState.DELETING:
-                raise
-            logger.info("Aurora cluster %r is already gone or being deleted", name)
-            return None
-        logger.info("Aurora cluster %r deleting (final snapshot: %s)", name, snapshot or "skipped")
-        return snapshot
+        skip = self.config.skip_delete_snapshots
+        return _aurora_cluster.delete_cluster(self._rds, name, identifier, skip_final_snapshot=skip)
 
     def apply_tags(self, record: Mapping[str, Any]) -> bool:
         """Tag a reader that Aurora Auto Scaling created in one of the two clusters.
@@ -379,13 +315,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
                 if not tag["Key"].lower().startswith("aws:")
             }
         wanted["Role"] = "Reader"
-        held = {tag.get("Key"): tag.get("Value") for tag in instance.get("TagList", [])}
-        missing: list[TagTypeDef] = [
-            {"Key": key, "Value": value} for key, value in wanted.items() if held.get(key) != value
-        ]
-        if missing:
-            self._rds.add_tags_to_resource(ResourceName=arn, Tags=missing)
-            logger.info("DB instance %r tagged: %s", event.source_id, sorted(key for key in wanted))
+        _aurora_instances.add_missing_tags(self._rds, instance, wanted, label=event.source_id)
         return True
 
     def enable_performance_insights(
@@ -424,21 +354,10 @@ class AuroraTools(BaseTools[AuroraConfig]):
         if instance.get("PerformanceInsightsEnabled", False):
             logger.info("DB instance %r: Performance Insights already enabled", name)
             return True
-        last: ClientError | None = None
-        for attempt in range(1, retry_attempts + 1):
-            try:
-                self._rds.modify_db_instance(
-                    DBInstanceIdentifier=name, EnablePerformanceInsights=True, ApplyImmediately=True
-                )
-            except ClientError as err:
-                if error_code(err) not in _NOT_READY:
-                    raise
-                last = err
-                logger.info("DB instance %r not ready (try %d of %d): %s", name, attempt, retry_attempts, err)
-                if attempt < retry_attempts:
-                    time.sleep(retry_delay)
-                continue
-            logger.info("DB instance %r: Performance Insights enabled", name)
+        last = _aurora_instances.enable_performance_insights(
+            self._rds, name, attempts=retry_attempts, delay=retry_delay
+        )
+        if last is None:
             return True
         raise PerformanceInsightsError(
             f"could not enable Performance Insights on DB instance {name!r}: still not ready after "
@@ -452,13 +371,13 @@ class AuroraTools(BaseTools[AuroraConfig]):
         ``DescribeDBClusters``. An instance in no cluster gives ``[]``; a missing instance or cluster
         raises ``LookupError`` naming it.
         """
-        instance = self._find_instance(instance_arn)
+        instance = _aurora_instances.find_instance(self._rds, instance_arn)
         if instance is None:
             raise LookupError(f"DB instance {instance_arn!r} not found (region {self.config.region})")
         cluster_id = instance.get("DBClusterIdentifier")
         if not cluster_id:
             return []
-        cluster = self._find_cluster(cluster_id)
+        cluster = _aurora_cluster.find_cluster(self._rds, cluster_id)
         if cluster is None:
             raise LookupError(f"Aurora cluster {cluster_id!r} of DB instance {instance_arn!r} not found")
         return [
@@ -467,7 +386,7 @@ class AuroraTools(BaseTools[AuroraConfig]):
 
     def _describe_cluster(self, ref: StackReference | str) -> DBClusterTypeDef:
         name = self.cluster_name(ref)
-        cluster = self._find_cluster(name)
+        cluster = _aurora_cluster.find_cluster(self._rds, name)
         if cluster is None:
             raise LookupError(
                 f"Aurora cluster {name!r} not found (region {self.config.region}): check the cluster names "
@@ -475,103 +394,9 @@ class AuroraTools(BaseTools[AuroraConfig]):
             )
         return cluster
 
-    def _find_cluster(self, name: str) -> DBClusterTypeDef | None:
-        try:
-            clusters = self._rds.describe_db_clusters(DBClusterIdentifier=name).get("DBClusters", [])
-        except ClientError as err:
-            if error_code(err) == "DBClusterNotFoundFault":
-                return None
-            raise
-        return clusters[0] if clusters else None
-
-    def _find_instance(self, id_or_arn: str) -> DBInstanceTypeDef | None:
-        pages = self._rds.get_paginator("describe_db_instances").paginate(
-            Filters=[{"Name": "db-instance-id", "Values": [id_or_arn]}]
-        )
-        for page in pages:
-            for instance in page.get("DBInstances", []):
-                return instance
-        return None
-
     def _autoscaled_reader(self, instance_id: str) -> DBInstanceTypeDef | None:
         """The instance when Auto Scaling added it to cluster a or b (within ``namespace``), else None."""
-        instance = self._find_instance(instance_id)
-        if instance is None:
-            logger.info("DB instance %r not found: event ignored", instance_id)
-            return None
-        tags = {tag.get("Key"): tag.get("Value", "") for tag in instance.get("TagList", [])}
-        resource = tags.get(AUTOSCALING_RESOURCE_TAG)
-        ours = {f"cluster:{self.config.cluster_name_a}", f"cluster:{self.config.cluster_name_b}"}
-        namespace = self.config.namespace
-        if resource not in ours or (namespace != "*" and namespace not in resource):
-            logger.info("DB instance %r is no auto-scaled reader of this config (%r): ignored", instance_id, resource)
-            return None
-        return instance
-
-    def _delete_instance(self, identifier: str) -> None:
-        try:
-            self._rds.delete_db_instance(DBInstanceIdentifier=identifier)
-        except ClientError as err:
-            code = error_code(err)
-            if code == "DBInstanceNotFound":
-                return
-            if code in _NOT_READY:
-                instance = self._find_instance(identifier)
-                if instance is None or instance.get("DBInstanceStatus") == "deleting":
-                    return
-            raise
-        logger.info("DB instance %r deleting", identifier)
-
-    def _deregister_scalable_target(self, name: str) -> None:
-        """``DeregisterScalableTarget`` on the cluster's reader-count target, when it has one."""
-        target = self._scalable_target(name)
-        if target is None:
-            logger.info("Aurora cluster %r has no auto scaling target to deregister", name)
-            return
-        try:
-            self._aas.deregister_scalable_target(
-                ServiceNamespace="rds", ResourceId=target["ResourceId"], ScalableDimension=READ_REPLICA_COUNT
-            )
-        except ClientError as err:
-            if error_code(err) != "ObjectNotFoundException":
-                raise
-            logger.info("Aurora cluster %r: auto scaling target already deregistered", name)
-            return
-        logger.info("Aurora cluster %r: auto scaling target deregistered", name)
-
-    def _busy_members(self, name: str) -> dict[str, str]:
-        """The cluster's instances that are not available, with their status (``DescribeDBInstances``)."""
-        pages = self._rds.get_paginator("describe_db_instances").paginate(
-            Filters=[{"Name": "db-cluster-id", "Values": [name]}]
+        clusters = (self.config.cluster_name_a, self.config.cluster_name_b)
+        return _aurora_instances.autoscaled_reader(
+            self._rds, instance_id, clusters=clusters, namespace=self.config.namespace
         )
-        return {
-            instance["DBInstanceIdentifier"]: instance.get("DBInstanceStatus", "")
-            for page in pages
-            for instance in page.get("DBInstances", [])
-            if instance.get("DBInstanceStatus") != "available"
-        }
-
-    def _scalable_target(self, name: str) -> ScalableTargetTypeDef | None:
-        resource = f"cluster:{name}"
-        pages = self._aas.get_paginator("describe_scalable_targets").paginate(
-            ServiceNamespace="rds", ResourceIds=[resource], ScalableDimension=READ_REPLICA_COUNT
-        )
-        for page in pages:
-            for target in page.get("ScalableTargets", []):
-                if target["ResourceId"] == resource:
-                    return target
-        return None
-
-
-def final_snapshot_identifier(cluster_name: str, *, now: datetime | None = None) -> str:
-    """A final-snapshot identifier for the cluster: ``<cluster>-final-<UTC yyyymmdd-hhmmss>``.
-
-    Valid by AWS's rules for any input: 1-255 letters, digits and hyphens, starting with a letter, no
-    two hyphens in a row, not ending with a hyphen (other characters become hyphens; a name that does
-    not start with a letter gets a ``cluster-`` prefix; a long name is cut).
-    """
-    suffix = f"-final-{(now or datetime.now(UTC)).astimezone(UTC):%Y%m%d-%H%M%S}"
-    base = re.sub(r"[^a-z0-9]+", "-", cluster_name.lower()).strip("-")
-    if not base[:1].isalpha():
-        base = f"cluster-{base}".rstrip("-")
-    return base[: _SNAPSHOT_ID_MAX - len(suffix)].rstrip("-") + suffix
