@@ -4,7 +4,7 @@
 ``pip install -r shared/requirements.txt`` for the Lambda platform (manylinux2014_aarch64,
 CPython 3.13, wheels only, no ``.pyc``), and a copy of everything under the ``ContentUri`` (``shared/``)
 except SAM's excludes (``__pycache__``, ``*.pyc``, …). The zip is ``python/`` deflated. Besides what
-ships, the size without what Lambda never imports (``bluegreen/local``, ``cli.py``, ``render.py``,
+ships, the size without what Lambda never imports (``bluegreen/local``, ``bluegreen/cli``,
 ``status.py`` and ``requirements.txt``) and without PyYAML's C extension (bluegreen parses plans with
 the pure-Python ``SafeLoader``) is measured. When ``.venv-sam`` exists (``make template-check`` makes
 it), the real ``sam build`` of the layer is zipped too, as a check.
@@ -32,7 +32,7 @@ SAM_EXCLUDES = (".aws-sam", ".chalice", ".git", ".gitignore", "*.pyc", "__pycach
 #: What pip writes into a wheel's metadata that SAM's unpacking does not.
 PIP_ONLY = ("INSTALLER", "REQUESTED", "direct_url.json")
 #: Files of the package that no Lambda function imports (the command line and the emulator).
-NEVER_IMPORTED = ("python/bluegreen/local/*", "python/bluegreen/cli.py", "python/bluegreen/render.py",
+NEVER_IMPORTED = ("python/bluegreen/local/*", "python/bluegreen/cli/*",
                   "python/bluegreen/status.py", "python/requirements.txt")  # fmt: skip
 C_EXTENSION = ("python/yaml/_yaml*.so",)
 

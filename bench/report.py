@@ -419,7 +419,7 @@ class Report:
             f"the standard-library modules they are first to import) take {own * 1000:.0f} ms{extra}: Lambda "
             "mounts the layer read-only and `sam build` ships no `.pyc`, so the import as shipped is the one "
             "Lambda pays. Shipping compiled files — a layer `BuildMethod: makefile` that runs `pip install`, "
-            "copies the package without `local/`, `cli.py`, `render.py` and `status.py`, and runs "
+            "copies the package without `local/`, `cli/` and `status.py`, and runs "
             "`python3.13 -m compileall --invalidation-mode unchecked-hash` — removes that cost (and the "
             "same for `handlers/`). The clients' service models are the rest of the set-up; one client per "
             "service and region per process keeps that to one load each.",
@@ -437,7 +437,7 @@ class Report:
             "only, no `.pyc`, plus everything under the `ContentUri` (`shared/`) but SAM's excludes "
             "(`__pycache__`, `*.pyc`, …); zipped with deflate as SAM does. *Shipped* is what the template "
             "deploys today: SAM copies the whole `ContentUri`, so the layer carries `bluegreen/local` (the "
-            "emulator), `cli.py`, `render.py`, `status.py` and `requirements.txt`, which no Lambda function "
+            "emulator), `cli/`, `status.py` and `requirements.txt`, which no Lambda function "
             "imports.",
             "",
         )

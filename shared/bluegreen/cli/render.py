@@ -1,6 +1,6 @@
-"""Terminal output shared by the command line and the demo (rich): status tables, step progress.
+"""Terminal output shared by the command line and the demo (rich): status tables, the dry run, step progress.
 
-Part of the ``cli`` extra; the Lambda functions never import it.
+Part of the ``cli`` extra; the Lambda functions never import it. rich is imported only inside functions.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bluegreen.engine import Step, StepEvent, StepEventKind
+from bluegreen.engine import Step, StepEvent, StepEventKind, waves
 from bluegreen.refs import StackReference
+from bluegreen.runtime import Flow
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from bluegreen.cli.dryrun import FlowPlan
     from bluegreen.status import StatusReport
 
 
@@ -106,6 +108,49 @@ def render_status(report: StatusReport) -> None:
         console.print(f"[yellow]warning:[/] {esc(warning)}")
     for error in report.errors:
         console.print(f"[red]could not read[/] {esc(error)}")
+
+
+def print_waves(console: Console, steps: list[Step], label: str) -> None:
+    """The steps wave by wave (``label`` 1, 2, …), each with its marks and the AWS calls it makes."""
+    for number, wave in enumerate(waves(steps), start=1):
+        parallel = f" ({len(wave)} steps in parallel)" if len(wave) > 1 else ""
+        console.print(f"[bold]{label} {number}[/]{parallel}")
+        for step in wave:
+            marks = " [red]destructive[/]" if step.destructive else ""
+            marks += " [bold red]irreversible[/]" if step.irreversible else ""
+            console.print(f"  [bold]{esc(step.id)}[/]  {esc(step.title)}  [dim]stack {step.stack}[/]{marks}")
+            for call in step.calls:
+                console.print(f"      {esc(call)}")
+
+
+def render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
+    """Print a dry run: the decision, the settle first, the record writes around the waves, the notes."""
+    console = make_console()
+    title = f"[bold]{fp.flow.value}[/] for {esc(fp.application)} ({esc(fp.region)}): live {fp.live}"
+    if fp.new_live is not None and fp.new_live is not fp.live:
+        title += f" → {fp.new_live}"
+    if fp.target is not None:
+        verb = {Flow.PREPARE: "prepares", Flow.RETIRE: "retires"}.get(fp.flow, "puts back")
+        title += f" · {verb} stack [bold]{fp.target}[/]"
+    if fp.deployment_id:
+        title += f" · deployment {esc(fp.deployment_id)}"
+    console.print(title)
+    if fp.decision:
+        console.print(f"  [cyan]decision[/]  {esc(fp.decision)}")
+    if fp.settle:
+        console.print(f"[bold]first, settle[/] {esc(fp.settle)}")
+        print_waves(console, fp.settle_steps, "settle wave")
+    for write in fp.record_before:
+        console.print(f"  [cyan]record[/]  {esc(write)}")
+    print_waves(console, fp.steps, "wave")
+    for write in fp.record_after:
+        console.print(f"  [cyan]record[/]  {esc(write)}")
+    if fp.on_failure:
+        console.print(f"on failure: {esc(fp.on_failure)}")
+    for note in fp.notes:
+        console.print(f"note: {esc(note)}")
+    if dry_run and fp.refusal is None:
+        console.print("[dim]dry run: nothing was changed[/]")
 
 
 class Progress:
