@@ -7,6 +7,6 @@ for as long as the invocation's remaining time allows. What cannot finish raises
 to the on-failure destination.
 """
 
-from bluegreen.rds_entry import RdsFunction, rds_handler
+from bluegreen.rds.entry import RdsFunction, rds_handler
 
 handler = rds_handler(RdsFunction.ENABLE_PERFORMANCE_INSIGHTS)

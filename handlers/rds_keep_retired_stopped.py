@@ -8,6 +8,6 @@ cluster is "starting" when the event comes: the handler waits until it is availa
 itself when its time runs low, and then stops it; after about 40 minutes it gives up and raises.
 """
 
-from bluegreen.rds_entry import RdsFunction, rds_handler
+from bluegreen.rds.entry import RdsFunction, rds_handler
 
 handler = rds_handler(RdsFunction.KEEP_RETIRED_STOPPED)

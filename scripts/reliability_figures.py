@@ -148,14 +148,14 @@ def render(data: dict[str, Any]) -> str:
             "(as designed: a continuation has work half done)",
         ),
         (
-            "RDS handlers: junk is skipped and logged, never an unhandled exception; a batch error only for "
-            "records that really failed",
+            "RDS handlers: junk is skipped and logged, never an unhandled exception; an event of several "
+            "records is refused whole",
             f"`{T}test_bad_input.py::test_rds_handlers_skip_junk_and_never_act_on_it`, "
             "`::test_an_rds_event_that_is_no_sns_event_is_a_clear_error`, "
-            "`::test_a_batch_error_names_only_the_records_that_really_failed`",
-            f"**{b['rds_batches']} batches, {b['rds_records']} junk records** through 3 functions: 0 failed, 0 AWS "
-            f"changes; {b['mixed_batches_failing_only_the_real_record']} mixed batches: the batch error names "
-            "exactly the one real failing record",
+            "`::test_an_event_of_several_records_is_refused_and_nothing_is_done`",
+            f"**{b['rds_events']} events of one junk record** through 3 functions: 0 failed, 0 AWS changes; "
+            f"{b['several_record_events_refused']} events of several records (a real one among junk): refused "
+            "with a clear error before any AWS call",
         ),
         (
             "4. Long waits outlive one invocation; past the deadline, Failed — before the plan's deadline — "

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.deployment_events import handle_state_change
 from bluegreen.engine import StepEvent, StepEventKind
-from bluegreen.hooks import Flow, Runtime, handle, lambda_reinvoker
-from bluegreen.observability import WarmRuntime, logger, metrics
+from bluegreen.hooks import Flow, HookRequest, Runtime, handle, lambda_reinvoker
+from bluegreen.observability import logger, metrics
+from bluegreen.runtime import WarmRuntime
 
 _warm: WarmRuntime[Runtime] = WarmRuntime(lambda plan: Runtime.from_env(plan=plan))
 
@@ -31,6 +33,18 @@ def runtime() -> Runtime:
 def reset_runtime() -> None:
     """Forget the cached runtime (tests, or after the plan parameter changed)."""
     _warm.reset()
+
+
+def hook_event(event: object) -> CodeDeployLifecycleHookEvent:
+    """The CodeDeploy lifecycle hook event, typed (Powertools' data class), with any progress a re-invocation carries.
+
+    An event without both ids, or not a JSON object, raises the ``ValueError`` of
+    :meth:`HookRequest.from_event` naming what is wrong: there is no one to report to.
+    """
+    if not isinstance(event, dict):
+        raise ValueError(f"a CodeDeploy hook event must be a JSON object, got {type(event).__name__}")
+    HookRequest.from_event(event)  # the ids present and strings, or the error naming them
+    return CodeDeployLifecycleHookEvent(event)
 
 
 def _record(event: StepEvent) -> None:
@@ -49,16 +63,15 @@ def hook_handler(flow: Flow) -> Callable[[dict[str, Any], LambdaContext], dict[s
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        if isinstance(event, dict):
-            logger.append_keys(
-                deployment_id=event.get("DeploymentId"),
-                hook_execution_id=event.get("LifecycleEventHookExecutionId"),
-                flow=flow.value,
-            )
+        logger.append_keys(flow=flow.value)
         try:
+            hook = hook_event(event)
+            logger.append_keys(
+                deployment_id=hook.deployment_id, hook_execution_id=hook.lifecycle_event_hook_execution_id
+            )
             result = handle(
                 flow,
-                event,
+                hook,
                 runtime=runtime,
                 time_left=lambda: context.get_remaining_time_in_millis() / 1000,
                 reinvoke=lambda_reinvoker(context.invoked_function_arn),

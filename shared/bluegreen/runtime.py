@@ -1,8 +1,9 @@
 """What a warm hook function keeps, and what a hook invocation is: the runtime, the request, the flows.
 
 :class:`Runtime` holds the plan, its tools, the record's table and CodeDeploy's clients between
-invocations; :class:`HookRequest` is one CodeDeploy lifecycle event plus the progress a
-re-invocation carries; :class:`Scope` is the plan a deployment acts on and its tools. The runs
+invocations, and :class:`WarmRuntime` keeps it (or the RDS functions' runtime) while the Lambda is
+warm; :class:`HookRequest` is one CodeDeploy lifecycle event plus the progress a re-invocation
+carries; :class:`Scope` is the plan a deployment acts on and its tools. The runs
 (:mod:`bluegreen.runs`), the settle (:mod:`bluegreen.settle`) and the hooks (:mod:`bluegreen.hooks`)
 all read them from here, so none of them imports another to know its types.
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import boto3
 
@@ -24,7 +25,7 @@ from bluegreen.state import LiveRecord, StateStore
 from bluegreen.toolbox import Toolbox
 from bluegreen.tools.codedeploy import CodeDeployDeployments, CodeDeployReporter, HookStatus
 
-__all__ = ["DEADLINE_ENV", "PROGRESS_KEY", "Flow", "HookRequest", "HookResult", "Runtime", "Scope"]
+__all__ = ["DEADLINE_ENV", "PROGRESS_KEY", "Flow", "HookRequest", "HookResult", "Runtime", "Scope", "WarmRuntime"]
 
 logger = logging.getLogger(__name__)
 
@@ -195,9 +196,46 @@ class Runtime:
         """Load the plan (``BLUEGREEN_PLAN_*``, unless given) and the record table (``BLUEGREEN_STATE_TABLE``)."""
         env = os.environ if environ is None else environ
         plan = plan if plan is not None else load_plan_from_env(env)
-        region = plan.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-        if not region:
-            raise ValueError("no region: set plan.region, or AWS_REGION in the environment")
+        region = plan.resolved_region(env)  # the plan's, else AWS_REGION, else AWS_DEFAULT_REGION; or a PlanError
         raw_deadline = env.get(DEADLINE_ENV, "")
         deadline = int(raw_deadline) if raw_deadline.isdigit() and int(raw_deadline) > 0 else None
         return cls(plan, store=StateStore.from_env(env), region=region, deadline_minutes=deadline)
+
+
+class _HasPlan(Protocol):
+    plan: Any
+
+
+R = TypeVar("R", bound=_HasPlan)
+
+
+class WarmRuntime(Generic[R]):
+    """A runtime kept while the Lambda is warm, made again when the plan changed (the hooks' and the RDS functions').
+
+    The plan is looked up at every invocation (an SSM plan is cached 5 minutes, so this is usually
+    free); when it changed, ``build(plan)`` makes a new runtime, so a warm Lambda never acts on an
+    older plan than the one in force. When the lookup fails (SSM throttled, the parameter edited into
+    an invalid plan) and a runtime exists, the last good one is kept.
+    """
+
+    def __init__(self, build: Callable[[Plan], R]) -> None:
+        """Remember how to make a runtime from a plan; nothing is loaded yet."""
+        self.build = build
+        self.current: R | None = None
+
+    def get(self) -> R:
+        """The runtime for the plan in force (see the class docstring)."""
+        try:
+            plan = load_plan_from_env()
+        except Exception:
+            if self.current is None:
+                raise
+            logger.exception("could not reload the plan; keeping the one loaded before")
+            return self.current
+        if self.current is None or self.current.plan != plan:
+            self.current = self.build(plan)
+        return self.current
+
+    def reset(self) -> None:
+        """Forget the runtime (tests, or the emulator leaving an endpoint)."""
+        self.current = None

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent
 
 import after_allow_traffic
 import before_allow_traffic
 import deployment_state_changed
 from bluegreen import entry
+from bluegreen.hooks import PROGRESS_KEY, HookRequest
 from tests.conftest import REGION
 from tests.hooks.conftest import Harness
 from tests.support.world import view
@@ -79,6 +81,40 @@ def test_an_event_without_the_codedeploy_ids_raises_naming_the_missing_field(lam
     with pytest.raises(ValueError, match="missing LifecycleEventHookExecutionId"):
         before_allow_traffic.handler({"DeploymentId": "d-1"}, FakeContext())  # type: ignore[arg-type]
     assert lambda_env.ledger.calls == []
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ([], "must be a JSON object, got list"),
+        ("d-1", "must be a JSON object, got str"),
+        ({}, "missing DeploymentId and LifecycleEventHookExecutionId"),
+        ({"DeploymentId": 7, "LifecycleEventHookExecutionId": "exec-1"}, "DeploymentId must be a string, got int"),
+    ],
+)
+def test_a_malformed_hook_event_raises_naming_what_is_wrong(lambda_env: Harness, event: Any, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        after_allow_traffic.handler(event, FakeContext())  # type: ignore[arg-type]
+    assert lambda_env.ledger.calls == []
+
+
+def test_the_hook_event_is_read_with_powertools_and_its_continuation_is_plain_json() -> None:
+    event = {
+        "DeploymentId": "d-1",
+        "LifecycleEventHookExecutionId": "exec-1",
+        PROGRESS_KEY: {"done": ["a"], "started": ["a", "b"], "first_started": 5.0, "invocation": 2},
+    }
+    hook = entry.hook_event(event)
+    assert isinstance(hook, CodeDeployLifecycleHookEvent)
+    assert (hook.deployment_id, hook.lifecycle_event_hook_execution_id) == ("d-1", "exec-1")
+    request = HookRequest.from_event(hook)
+    assert (request.done, request.started, request.first_started, request.invocation) == (("a",), ("a", "b"), 5.0, 2)
+    carried = json.loads(json.dumps(request.continuation(["a", "b"], ["a", "b", "c"], 5.0)))
+    assert carried == {
+        "DeploymentId": "d-1",
+        "LifecycleEventHookExecutionId": "exec-1",
+        PROGRESS_KEY: {"done": ["a", "b"], "started": ["a", "b", "c"], "first_started": 5.0, "invocation": 3},
+    }
 
 
 def test_a_missing_plan_reports_failed(lambda_env: Harness, monkeypatch: pytest.MonkeyPatch) -> None:

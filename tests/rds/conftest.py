@@ -14,7 +14,7 @@ import pytest
 import bluegreen.aws
 from bluegreen.local.seed import World, _Seeder, seed_world
 from bluegreen.plan import parse_plan
-from bluegreen.rds import RdsRuntime
+from bluegreen.rds.runtime import RdsRuntime
 from bluegreen.state import StateStore
 from bluegreen.tools.aurora import AUTOSCALING_RESOURCE_TAG
 from tests.conftest import REGION
@@ -42,7 +42,7 @@ def record_of(name: str) -> dict[str, Any]:
 
 
 def batch(*records: dict[str, Any]) -> dict[str, Any]:
-    """A Lambda SNS event carrying ``records``."""
+    """A Lambda SNS event carrying ``records`` (SNS delivers one; more are refused)."""
     return {"Records": list(records)}
 
 

@@ -17,11 +17,13 @@ import pytest
 import rds_apply_tags
 import rds_enable_performance_insights
 import rds_keep_retired_stopped
-from bluegreen import rds_entry
-from bluegreen.rds import RdsBatchError
+from bluegreen.plan import PlanError, parse_plan
+from bluegreen.rds import entry as rds_entry
+from bluegreen.rds.records import RdsRecordError
+from bluegreen.rds.runtime import RdsRuntime
+from bluegreen.runtime import Runtime
 from tests.conftest import REGION
 from tests.rds.conftest import READER, RETIRED_CLUSTER, RdsWorld, batch, load_event, record_of
-from tests.unit.rds_events import sns_record
 
 
 @dataclass
@@ -68,7 +70,7 @@ def test_the_tag_handler_tags_a_new_reader_and_logs_json_naming_the_function(
 ) -> None:
     lambda_env.add_autoscaled_reader()
     summary = rds_apply_tags.handler(load_event("rds_instance_created"), FakeContext())  # type: ignore[arg-type]
-    assert summary["done"] == 1 and summary["failed"] == 0
+    assert summary["outcome"] == "done"
     assert lambda_env.instance_tags()["Role"] == "Reader"
     logs = json_lines(json_logs.getvalue())
     assert logs and all(line.get("rds_function") == "rds_apply_tags" for line in logs)
@@ -79,7 +81,7 @@ def test_the_tag_handler_tags_a_new_reader_and_logs_json_naming_the_function(
 def test_the_performance_insights_handler_sends_the_modification(lambda_env: RdsWorld) -> None:
     lambda_env.add_autoscaled_reader()
     summary = rds_enable_performance_insights.handler(load_event("rds_instance_created"), FakeContext())  # type: ignore[arg-type]
-    assert summary["done"] == 1
+    assert summary["outcome"] == "done"
     assert lambda_env.modified.requests == [
         {"DBInstanceIdentifier": READER, "EnablePerformanceInsights": True, "ApplyImmediately": True}
     ]
@@ -89,7 +91,7 @@ def test_the_keep_stopped_handler_stops_the_retired_cluster_after_its_auto_start
     lambda_env.store.ensure("orders", "a")
     lambda_env.rds.start_db_cluster(DBClusterIdentifier=RETIRED_CLUSTER)
     summary = rds_keep_retired_stopped.handler(load_event("rds_cluster_auto_started"), FakeContext())  # type: ignore[arg-type]
-    assert summary["done"] == 1
+    assert summary["outcome"] == "done"
     assert lambda_env.status(RETIRED_CLUSTER) == "stopped"
 
 
@@ -100,21 +102,41 @@ def test_the_confirmation_is_skipped_with_a_log_line(
     lambda_env: RdsWorld, json_logs: io.StringIO, handler: Any
 ) -> None:
     summary = handler(load_event("sns_subscription_confirmation"), FakeContext())
-    assert summary["skipped"] == 1
+    assert summary["outcome"] == "skipped"
     messages = [line["message"] for line in json_lines(json_logs.getvalue())]
-    assert any("record 0" in m and "skipped: not an RDS event" in m for m in messages), messages
+    assert any("SNS message" in m and "skipped: not an RDS event" in m for m in messages), messages
 
 
-def test_a_failed_record_makes_the_handler_raise_after_the_good_ones(lambda_env: RdsWorld) -> None:
+def test_a_failed_record_makes_the_handler_raise_naming_it(
+    lambda_env: RdsWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
     lambda_env.add_autoscaled_reader()
-    lambda_env.faults.arm("AddTagsToResource")  # AccessDenied on the first tagging
-    lambda_env.add_autoscaled_reader(RETIRED_CLUSTER, "application-autoscaling-b1")
-    second = record_of("rds_instance_created")
-    second["Sns"]["Message"] = second["Sns"]["Message"].replace(READER, "application-autoscaling-b1")
-    event = batch(record_of("rds_instance_created"), sns_record("junk"), second)
-    with pytest.raises(RdsBatchError, match=r"1 of 3 records failed[\s\S]*AccessDenied"):
-        rds_apply_tags.handler(event, FakeContext())  # type: ignore[arg-type]
-    assert lambda_env.instance_tags("application-autoscaling-b1")["Role"] == "Reader"
+    lambda_env.faults.arm("AddTagsToResource")  # AccessDenied on the tagging
+    with pytest.raises(RdsRecordError, match=rf"rds_apply_tags: the record failed[\s\S]*{READER}[\s\S]*AccessDenied"):
+        rds_apply_tags.handler(load_event("rds_instance_created"), FakeContext())  # type: ignore[arg-type]
+    metrics = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
+    assert any(line.get("RdsRecordsFailed") == [1.0] for line in metrics)
+
+
+@pytest.mark.parametrize(
+    "handler", [rds_apply_tags.handler, rds_enable_performance_insights.handler, rds_keep_retired_stopped.handler]
+)
+@pytest.mark.parametrize("records", [0, 2], ids=["no-record", "two-records"])
+def test_an_event_without_exactly_one_record_is_refused_and_nothing_is_done(
+    lambda_env: RdsWorld, capsys: pytest.CaptureFixture[str], handler: Any, records: int
+) -> None:
+    lambda_env.add_autoscaled_reader()
+    lambda_env.rds.start_db_cluster(DBClusterIdentifier=RETIRED_CLUSTER)
+    created, started = record_of("rds_instance_created"), record_of("rds_cluster_auto_started")
+    event = batch(*[created, started][:records])
+    calls_before = len(lambda_env.faults.calls)
+    with pytest.raises(ValueError, match=f"not an SNS event of one record: it has {records} records"):
+        handler(event, FakeContext())
+    assert lambda_env.faults.calls[calls_before:] == []  # not even a read
+    assert "Role" not in lambda_env.instance_tags()
+    assert lambda_env.status(RETIRED_CLUSTER) == "available"
+    metrics = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
+    assert any(line.get("RdsInvocationFailed") == [1.0] for line in metrics)
 
 
 def test_a_missing_plan_raises_so_the_event_goes_to_the_on_failure_destination(
@@ -142,11 +164,33 @@ def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(mo
         "original = botocore.client.BaseClient.__init__\n"
         "botocore.client.BaseClient.__init__ = lambda self, *a, **k: made.append(1) or original(self, *a, **k)\n"
         f"import {module}\n"
-        "from bluegreen import rds_entry\n"
-        "assert rds_entry._warm.current is None\n"
+        "from bluegreen.rds import entry\n"
+        "assert entry._warm.current is None\n"
         "assert made == [], made\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("runtime_class", [RdsRuntime, Runtime], ids=["rds", "hooks"])
+@pytest.mark.parametrize(
+    ("plan_region", "environ", "expected"),
+    [
+        ("eu-west-1", {"AWS_REGION": "us-east-1"}, "eu-west-1"),
+        (None, {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "eu-north-1"}, "us-east-1"),
+        (None, {"AWS_DEFAULT_REGION": "eu-north-1"}, "eu-north-1"),
+        (None, {}, None),
+    ],
+)
+def test_both_runtimes_take_the_plans_region_lookup(
+    runtime_class: Any, plan_region: str | None, environ: dict[str, str], expected: str | None
+) -> None:
+    plan = parse_plan({"application": "orders", **({"region": plan_region} if plan_region else {})})
+    env = {"BLUEGREEN_STATE_TABLE": "bluegreen-state", **environ}
+    if expected is None:
+        with pytest.raises(PlanError, match=r"plan\.region: not set"):
+            runtime_class.from_env(env, plan=plan)
+        return
+    assert runtime_class.from_env(env, plan=plan).region == expected == plan.resolved_region(env)

@@ -16,17 +16,21 @@ import pytest
 from moto.rds.models import rds_backends
 
 import bluegreen.aws
-from bluegreen.keep_stopped import (
+from bluegreen.hooks import HookRequest
+from bluegreen.plan import parse_plan
+from bluegreen.rds.keep_stopped import (
     AUTO_STARTED_EVENT,
-    MAX_CHECKS,
-    PROGRESS_KEY,
+    MAX_WAIT_MINUTES,
     Progress,
     is_auto_start,
     keep_retired_stopped,
+    restart_id,
+    stop_id,
 )
-from bluegreen.plan import parse_plan
-from bluegreen.rds import BatchResult, Outcome, RdsBatchError, RdsRuntime
+from bluegreen.rds.records import Outcome, RdsRecordError, RecordResult
+from bluegreen.rds.runtime import RdsRuntime
 from bluegreen.refs import StackReference
+from bluegreen.runtime import PROGRESS_KEY
 from bluegreen.state import Phase
 from bluegreen.tools.rds_events import RdsEvent
 from tests.conftest import ACCOUNT_ID, REGION
@@ -127,7 +131,7 @@ def started() -> Captured:
 
 def run(
     rds_world: RdsWorld, event: dict[str, Any], clock: Clock, reinvoked: list[dict[str, Any]] | None = None
-) -> BatchResult:
+) -> RecordResult:
     return keep_retired_stopped(
         rds_world.runtime,
         event,
@@ -148,7 +152,7 @@ def a_is_live(rds_world: RdsWorld) -> RdsWorld:
 def test_the_auto_start_of_the_retired_stacks_cluster_ends_with_it_stopped(a_is_live: RdsWorld, clock: Clock) -> None:
     auto_start(a_is_live)
     result = run(a_is_live, load_event("rds_cluster_auto_started"), clock)
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert result.outcome is Outcome.DONE
     assert a_is_live.status(RETIRED_CLUSTER) == "stopped"
     assert a_is_live.status(LIVE_CLUSTER) == "available"
     assert a_is_live.stopped.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
@@ -159,11 +163,12 @@ def test_the_same_event_for_the_live_stacks_cluster_changes_nothing(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="bluegreen"):
         result = run(a_is_live, event_for(LIVE_CLUSTER), clock)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert "stack a is live" in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert "stack a is live" in result.detail
     assert a_is_live.status(LIVE_CLUSTER) == "available"
     assert a_is_live.stopped.requests == []
     assert any("left running: stack a is live" in line for line in caplog.messages)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]  # a skip is no error
 
 
 def test_after_a_flip_the_other_cluster_is_the_retired_one(a_is_live: RdsWorld, clock: Clock) -> None:
@@ -173,8 +178,8 @@ def test_after_a_flip_the_other_cluster_is_the_retired_one(a_is_live: RdsWorld, 
     a_is_live.store.finish("orders", "d-1", Phase.RETIRED)  # b is live, a retired
     a_is_live.rds.stop_db_cluster(DBClusterIdentifier=LIVE_CLUSTER)
     auto_start(a_is_live, LIVE_CLUSTER)
-    assert run(a_is_live, event_for(RETIRED_CLUSTER), clock).results[0].outcome is Outcome.SKIPPED
-    assert run(a_is_live, event_for(LIVE_CLUSTER), clock).results[0].outcome is Outcome.DONE
+    assert run(a_is_live, event_for(RETIRED_CLUSTER), clock).outcome is Outcome.SKIPPED
+    assert run(a_is_live, event_for(LIVE_CLUSTER), clock).outcome is Outcome.DONE
     assert a_is_live.status(LIVE_CLUSTER) == "stopped"
 
 
@@ -191,8 +196,8 @@ def test_while_a_deployment_is_in_flight_neither_cluster_is_touched(
     auto_start(a_is_live)
     for cluster in (RETIRED_CLUSTER, LIVE_CLUSTER):
         result = run(a_is_live, event_for(cluster), clock)
-        assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-        assert "deployment d-1 is in flight" in result.results[0].detail
+        assert result.outcome is Outcome.SKIPPED
+        assert "deployment d-1 is in flight" in result.detail
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
     assert a_is_live.stopped.requests == []
 
@@ -207,9 +212,10 @@ def test_a_start_the_hooks_made_is_never_undone(a_is_live: RdsWorld, clock: Cloc
         "RDS-EVENT-0151",
         source_type="db-cluster",
     )
-    result = run(a_is_live, batch(sns_record(started), sns_record(stopped), sns_record(wrong_id)), clock)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED] * 3
-    assert all("not the automatic start" in r.detail for r in result.results)
+    for message in (started, stopped, wrong_id):
+        result = run(a_is_live, batch(sns_record(message)), clock)
+        assert result.outcome is Outcome.SKIPPED
+        assert "not the automatic start" in result.detail
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
     assert a_is_live.stopped.requests == []
 
@@ -217,14 +223,14 @@ def test_a_start_the_hooks_made_is_never_undone(a_is_live: RdsWorld, clock: Cloc
 @pytest.mark.parametrize("name", ["sns_subscription_confirmation", "rds_instance_created", "rds_instance_deleted"])
 def test_junk_and_instance_events_are_skipped(a_is_live: RdsWorld, clock: Clock, name: str) -> None:
     result = run(a_is_live, load_event(name), clock)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
+    assert result.outcome is Outcome.SKIPPED
     assert a_is_live.stopped.requests == []
 
 
 def test_clusters_the_plan_does_not_manage_are_skipped(a_is_live: RdsWorld, clock: Clock) -> None:
     result = run(a_is_live, event_for("payments-db"), clock)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert "not managed by the plan" in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert "not managed by the plan" in result.detail
 
 
 @pytest.mark.parametrize("on_retire", ["keep", "delete"])
@@ -234,8 +240,8 @@ def test_a_cluster_the_plan_does_not_stop_on_retire_is_left_running(
     auto_start(a_is_live)
     a_is_live.runtime = a_is_live.runtime_with(on_retire=on_retire)
     result = run(a_is_live, load_event("rds_cluster_auto_started"), clock)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert f"on_retire: {on_retire}" in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert f"on_retire: {on_retire}" in result.detail
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
 
 
@@ -246,7 +252,7 @@ def test_before_the_first_deployment_the_cluster_that_is_not_initial_live_is_sto
     rds_world.runtime = with_initial_live(rds_world, initial_live)
     auto_start(rds_world, retired)  # a is available already; b was stopped, AWS starts it
     result = run(rds_world, event_for(retired), clock)
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert result.outcome is Outcome.DONE
     assert rds_world.status(retired) == "stopped"
     assert rds_world.stopped.requests == [{"DBClusterIdentifier": retired}]
     assert rds_world.store.get("orders") is None  # nothing is written: the record is the deployments' own
@@ -259,8 +265,8 @@ def test_before_the_first_deployment_the_initial_live_stacks_cluster_is_never_st
     rds_world.runtime = with_initial_live(rds_world, initial_live)
     auto_start(rds_world, live)
     result = run(rds_world, event_for(live), clock)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert f"stack {initial_live} is live (the plan's initial_live" in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert f"stack {initial_live} is live (the plan's initial_live" in result.detail
     assert rds_world.status(live) == "available"
     assert rds_world.stopped.requests == []
     assert rds_world.store.get("orders") is None
@@ -274,7 +280,7 @@ def test_a_starting_cluster_is_checked_every_minute_until_available_then_stopped
     bluegreen.aws.default_session().events.register("after-call.rds.DescribeDBClusters", starting)
     reinvoked: list[dict[str, Any]] = []
     result = run(a_is_live, load_event("rds_cluster_auto_started"), clock, reinvoked)
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert result.outcome is Outcome.DONE
     assert clock.slept == [60.0, 60.0, 60.0]
     assert reinvoked == []
     assert a_is_live.status(RETIRED_CLUSTER) == "stopped"
@@ -287,19 +293,25 @@ def test_a_long_start_hands_over_to_a_reinvocation_that_stops_it(a_is_live: RdsW
     reinvoked: list[dict[str, Any]] = []
     clock.timeout = 300.0  # 270 s usable: four waits of a minute, then a hand-over
     first = run(a_is_live, load_event("rds_cluster_auto_started"), clock, reinvoked)
-    assert [r.outcome for r in first.results] == [Outcome.PENDING]
-    assert "is starting" in first.results[0].detail and "handed over to invocation 2" in first.results[0].detail
+    assert first.outcome is Outcome.PENDING
+    assert "is starting" in first.detail and "handed over to invocation 2" in first.detail
     assert len(reinvoked) == 1
     handed = reinvoked[0]
     assert handed["Records"] == load_event("rds_cluster_auto_started")["Records"]
-    assert handed[PROGRESS_KEY] == {"checks": 5, "first_seen": 1_000_000.0, "invocation": 2}
+    # the hooks' continuation format: the stop step begun, not done; when the event was first seen
+    assert handed[PROGRESS_KEY] == {
+        "done": [],
+        "started": [stop_id(0)],
+        "first_started": 1_000_000.0,
+        "invocation": 2,
+    }
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
 
     while reinvoked:
         clock.new_invocation()
         event = reinvoked.pop()
         result = run(a_is_live, event, clock, reinvoked)
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert result.outcome is Outcome.DONE
     assert a_is_live.status(RETIRED_CLUSTER) == "stopped"
     assert all(seconds >= 60.0 for seconds in clock.slept)  # checks at least a minute apart, hand-overs included
 
@@ -322,8 +334,8 @@ def test_a_deployment_that_begins_while_waiting_takes_the_cluster_over(a_is_live
         sleep=sleep_and_deploy,
         now=lambda: clock.now,
     )
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert "deployment d-2 is in flight" in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert "deployment d-2 is in flight" in result.detail
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
     assert a_is_live.stopped.requests == []
 
@@ -334,16 +346,22 @@ def test_a_cluster_still_starting_after_every_check_fails_naming_it(a_is_live: R
     bluegreen.aws.default_session().events.register("after-call.rds.DescribeDBClusters", starting)
     reinvoked: list[dict[str, Any]] = []
     result = run(a_is_live, load_event("rds_cluster_auto_started"), clock, reinvoked)
+    invocations = 1
     while reinvoked:
+        invocations += 1
         clock.new_invocation()
         result = run(a_is_live, reinvoked.pop(), clock, reinvoked)
-    assert [r.outcome for r in result.results] == [Outcome.FAILED]
-    detail = result.results[0].detail
-    assert RETIRED_CLUSTER in detail and "starting" in detail and f"after {MAX_CHECKS} checks" in detail
+    assert result.outcome is Outcome.FAILED
+    detail = result.detail
+    assert RETIRED_CLUSTER in detail and "starting" in detail and f"at most {MAX_WAIT_MINUTES} min" in detail
     assert "stop it by hand" in detail
-    assert len(clock.slept) == MAX_CHECKS - 1
-    with pytest.raises(RdsBatchError, match=RETIRED_CLUSTER):
-        result.raise_for_failures()
+    # checked every minute, handed over as each 15-minute invocation ran low, given up within the bound
+    assert invocations == 3
+    assert set(clock.slept) == {60.0}
+    assert (MAX_WAIT_MINUTES - 1) * 60 <= clock.now - 1_000_000.0 <= MAX_WAIT_MINUTES * 60
+    assert a_is_live.stopped.requests == []
+    with pytest.raises(RdsRecordError, match=RETIRED_CLUSTER):
+        result.raise_for_failure()
 
 
 def test_without_a_way_to_reinvoke_a_long_wait_fails(a_is_live: RdsWorld, clock: Clock) -> None:
@@ -353,15 +371,40 @@ def test_without_a_way_to_reinvoke_a_long_wait_fails(a_is_live: RdsWorld, clock:
     )
     clock.timeout = 100.0
     result = run(a_is_live, load_event("rds_cluster_auto_started"), clock, reinvoked=None)
-    assert [r.outcome for r in result.results] == [Outcome.FAILED]
-    assert "cannot re-invoke itself" in result.results[0].detail
+    assert result.outcome is Outcome.FAILED
+    assert "cannot re-invoke itself" in result.detail
 
 
 def test_a_cluster_already_stopped_again_is_done(a_is_live: RdsWorld, clock: Clock) -> None:
     result = run(a_is_live, load_event("rds_cluster_auto_started"), clock)  # b is still stopped
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
-    assert "already stopped" in result.results[0].detail
+    assert result.outcome is Outcome.DONE
+    assert "already stopped" in result.detail
     assert a_is_live.stopped.requests == []
+
+
+def test_a_record_that_cannot_be_read_fails_the_record_and_leaves_the_cluster_running(
+    a_is_live: RdsWorld, clock: Clock
+) -> None:
+    auto_start(a_is_live)
+    a_is_live.faults.arm("GetItem")
+    result = run(a_is_live, load_event("rds_cluster_auto_started"), clock)
+    assert result.outcome is Outcome.FAILED
+    assert "AccessDenied" in result.detail and stop_id(0) in result.detail
+    assert a_is_live.stopped.requests == []
+    assert a_is_live.status(RETIRED_CLUSTER) == "available"
+
+
+def test_a_record_that_cannot_be_read_after_the_stop_says_to_start_the_cluster_by_hand(
+    a_is_live: RdsWorld, clock: Clock, started: Captured
+) -> None:
+    auto_start(a_is_live)
+    a_is_live.faults.arm("GetItem", nth=2)  # the read right after StopDBCluster
+    result = run(a_is_live, load_event("rds_cluster_auto_started"), clock)
+    assert result.outcome is Outcome.FAILED
+    assert "RestartError" in result.detail and "start the cluster by hand" in result.detail
+    assert RETIRED_CLUSTER in result.detail
+    assert a_is_live.stopped.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
+    assert started.requests == []
 
 
 # --- a deployment that begins while the cluster is being stopped --------------------------------------
@@ -376,8 +419,8 @@ def test_a_deployment_that_begins_at_the_stop_gets_its_cluster_started_again(
     auto_start(rds_world)
     deployment_begins_at_the_stop(rds_world, monkeypatch)
     result = run(rds_world, load_event("rds_cluster_auto_started"), clock)
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
-    detail = result.results[0].detail
+    assert result.outcome is Outcome.DONE
+    detail = result.detail
     assert "started again" in detail and "deployment d-2 is in flight" in detail
     assert rds_world.stopped.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
     assert started.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
@@ -415,8 +458,8 @@ def test_a_stopping_cluster_is_started_again_at_the_first_check_that_finds_it_st
         sleep=sleep,
         now=lambda: clock.now,
     )
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
-    assert "started again" in result.results[0].detail
+    assert result.outcome is Outcome.DONE
+    assert "started again" in result.detail
     assert statuses == ["stopping", "stopping"]
     assert clock.slept == [60.0, 60.0]
     assert started.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]  # once, and only once it was stopped
@@ -432,13 +475,19 @@ def test_the_restart_survives_a_hand_over_to_a_new_invocation(
     deployment_begins_at_the_stop(a_is_live, monkeypatch, stopping=True)
     clock.timeout = 80.0  # no time to wait even once: the first invocation hands over at once
     reinvoked: list[dict[str, Any]] = []
-    event = batch(event_for(LIVE_CLUSTER)["Records"][0], event_for(RETIRED_CLUSTER)["Records"][0])
+    event = event_for(RETIRED_CLUSTER)
     first = run(a_is_live, event, clock, reinvoked)
-    assert [r.outcome for r in first.results] == [Outcome.SKIPPED, Outcome.PENDING]
-    assert "started again once stopped" in first.results[1].detail
+    assert first.outcome is Outcome.PENDING
+    assert "started again once stopped" in first.detail
     [handed] = reinvoked
-    assert handed["Records"] == [event["Records"][1]]
-    assert handed[PROGRESS_KEY] == {"checks": 1, "first_seen": 1_000_000.0, "invocation": 2, "restart": [0]}
+    assert handed["Records"] == event["Records"]
+    # the restart step begun and not done: the intent to start the cluster again
+    assert handed[PROGRESS_KEY] == {
+        "done": [stop_id(0)],
+        "started": sorted([stop_id(0), restart_id(0)]),
+        "first_started": 1_000_000.0,
+        "invocation": 2,
+    }
     assert a_is_live.status(RETIRED_CLUSTER) == "stopping"
     assert started.requests == []
 
@@ -446,9 +495,10 @@ def test_the_restart_survives_a_hand_over_to_a_new_invocation(
     clock.new_invocation()
     clock.timeout = 900.0
     second = run(a_is_live, reinvoked.pop(), clock, reinvoked)
-    assert [r.outcome for r in second.results] == [Outcome.DONE]
-    assert "started again" in second.results[0].detail
+    assert second.outcome is Outcome.DONE
+    assert "started again" in second.detail
     assert reinvoked == []
+    assert a_is_live.stopped.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]  # not stopped a second time
     assert started.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
 
@@ -465,19 +515,21 @@ def test_a_cluster_stopping_through_every_check_fails_saying_to_start_it_by_hand
     while reinvoked:
         handed += 1
         event = reinvoked.pop()
-        assert event[PROGRESS_KEY]["restart"] == [0]
+        progress = Progress.from_event(event)  # the restart step carried over, begun and not done
+        assert restart_id(0) in progress.started and restart_id(0) not in progress.done
         clock.new_invocation()
         result = run(a_is_live, event, clock, reinvoked)
     assert handed > 1
-    assert [r.outcome for r in result.results] == [Outcome.FAILED]
-    detail = result.results[0].detail
-    assert RETIRED_CLUSTER in detail and "stopping" in detail and f"after {MAX_CHECKS} checks" in detail
+    assert result.outcome is Outcome.FAILED
+    detail = result.detail
+    assert RETIRED_CLUSTER in detail and "stopping" in detail and f"at most {MAX_WAIT_MINUTES} min" in detail
     assert "start it by hand once it is stopped" in detail and "stop it by hand" not in detail
-    assert len(clock.slept) == MAX_CHECKS - 1
+    assert (MAX_WAIT_MINUTES - 1) * 60 <= clock.now - 1_000_000.0 <= MAX_WAIT_MINUTES * 60
     assert started.requests == []
+    assert a_is_live.stopped.requests == [{"DBClusterIdentifier": RETIRED_CLUSTER}]
     assert a_is_live.status(RETIRED_CLUSTER) == "stopping"
-    with pytest.raises(RdsBatchError, match="start it by hand"):
-        result.raise_for_failures()
+    with pytest.raises(RdsRecordError, match="start it by hand"):
+        result.raise_for_failure()
 
 
 def test_the_restart_is_dropped_when_the_deployment_ends_before_the_cluster_has_stopped(
@@ -499,8 +551,8 @@ def test_the_restart_is_dropped_when_the_deployment_ends_before_the_cluster_has_
         sleep=sleep,
         now=lambda: clock.now,
     )
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
-    assert "already stopped" in result.results[0].detail
+    assert result.outcome is Outcome.DONE
+    assert "already stopped" in result.detail
     assert started.requests == []
     assert a_is_live.status(RETIRED_CLUSTER) == "stopped"
 
@@ -524,8 +576,8 @@ def test_a_cluster_the_prepare_started_first_is_not_started_twice(
         sleep=sleep,
         now=lambda: clock.now,
     )
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
-    assert "is available, as it must be" in result.results[0].detail
+    assert result.outcome is Outcome.DONE
+    assert "is available, as it must be" in result.detail
     assert started.requests == []  # the start the prepare made is enough
     assert a_is_live.status(RETIRED_CLUSTER) == "available"
     a_is_live.runtime.aurora(0).start_database(StackReference.B)  # and the prepare's next start is harmless too
@@ -578,14 +630,40 @@ def test_is_auto_start(message: str, event_id: str | None, source_type: str | No
     ("event", "expected"),
     [
         ({"Records": []}, Progress()),
-        ({PROGRESS_KEY: {"checks": 4, "first_seen": 12.5, "invocation": 3}}, Progress(4, 12.5, 3)),
-        ({PROGRESS_KEY: {"checks": -1, "first_seen": "x", "invocation": 0}}, Progress()),
+        (
+            {PROGRESS_KEY: {"done": ["aurora[0].stop"], "started": ["aurora[0].stop"], "first_started": 12.5}},
+            Progress(("aurora[0].stop",), ("aurora[0].stop",), 12.5),
+        ),
+        ({PROGRESS_KEY: {"done": [], "started": [], "first_started": 1, "invocation": 3}}, Progress((), (), 1.0, 3)),
+        (
+            {PROGRESS_KEY: {"done": "x", "started": [1, None, "a"], "first_started": "x", "invocation": 0}},
+            Progress((), ("a",)),
+        ),
+        ({PROGRESS_KEY: {"first_started": float("nan"), "invocation": True}}, Progress()),
+        ({PROGRESS_KEY: {"first_started": 10**400}}, Progress()),
         ({PROGRESS_KEY: "junk"}, Progress()),
-        ({PROGRESS_KEY: {"checks": 2, "restart": [0, 2]}}, Progress(2, restart=frozenset({0, 2}))),
-        ({PROGRESS_KEY: {"checks": 2, "restart": [-1, "0", True, 1.0, 3]}}, Progress(2, restart=frozenset({3}))),
-        ({PROGRESS_KEY: {"checks": 2, "restart": "0"}}, Progress(2)),
+        ({"bluegreen_keep_stopped": {"checks": 4, "first_seen": 12.5}}, Progress()),  # the old format: a fresh start
         ([], Progress()),
     ],
 )
 def test_progress_is_read_leniently(event: Any, expected: Progress) -> None:
     assert Progress.from_event(event) == expected
+
+
+def test_the_continuation_has_the_hooks_format() -> None:
+    event = {**batch(record_of("rds_cluster_auto_started")), PROGRESS_KEY: {"invocation": 2}}
+    carried = Progress.from_event(event).continuation(event, ["aurora[0].stop"], ["x", "aurora[0].stop", "x"], 5.0)
+    assert carried["Records"] == event["Records"]
+    hooks = HookRequest("d-1", "e-1", invocation=2, event={"DeploymentId": "d-1"}).continuation(
+        ["aurora[0].stop"], ["x", "aurora[0].stop", "x"], 5.0
+    )
+    assert (
+        carried[PROGRESS_KEY]
+        == hooks[PROGRESS_KEY]
+        == {
+            "done": ["aurora[0].stop"],
+            "started": ["aurora[0].stop", "x"],
+            "first_started": 5.0,
+            "invocation": 3,
+        }
+    )

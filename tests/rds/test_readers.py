@@ -9,14 +9,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import bluegreen.aws
-from bluegreen.rds import (
-    Outcome,
-    RdsBatchError,
-    apply_tags,
-    bounded_retries,
-    enable_performance_insights,
-    find_target,
-)
+from bluegreen.rds.readers import apply_tags, bounded_retries, enable_performance_insights
+from bluegreen.rds.records import Outcome, RdsRecordError
+from bluegreen.rds.runtime import find_target
 from bluegreen.refs import StackReference
 from bluegreen.tools.aurora import AUTOSCALING_RESOURCE_TAG
 from tests.rds.conftest import LIVE_CLUSTER, READER, RETIRED_CLUSTER, RdsWorld, batch, load_event, record_of
@@ -35,7 +30,7 @@ def plenty() -> float:
 def test_a_created_reader_of_a_managed_cluster_gets_the_plans_tags_and_role_reader(rds_world: RdsWorld) -> None:
     rds_world.add_autoscaled_reader()
     result = apply_tags(rds_world.runtime, load_event("rds_instance_created"))
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert result.outcome is Outcome.DONE
     assert rds_world.instance_tags() == {
         AUTOSCALING_RESOURCE_TAG: f"cluster:{LIVE_CLUSTER}",
         "team": "orders",  # plan.aurora[0].tags
@@ -49,7 +44,7 @@ def test_without_plan_tags_the_reader_gets_its_clusters_own_tags(rds_world: RdsW
     rds_world.rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "cost-centre", "Value": "42"}])
     rds_world.add_autoscaled_reader(RETIRED_CLUSTER)
     result = apply_tags(runtime, load_event("rds_instance_created"))
-    assert result.count(Outcome.DONE) == 1
+    assert result.outcome is Outcome.DONE
     assert rds_world.instance_tags() == {
         AUTOSCALING_RESOURCE_TAG: f"cluster:{RETIRED_CLUSTER}",
         "team": "orders",
@@ -80,28 +75,31 @@ def test_other_messages_are_skipped_with_a_log_line_and_no_change(
     rds_world.add_autoscaled_reader()
     with caplog.at_level(logging.INFO, logger="bluegreen"):
         result = apply_tags(rds_world.runtime, load_event(name))
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert why in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert why in result.detail
     assert "AddTagsToResource" not in rds_world.faults.calls
     assert "Role" not in rds_world.instance_tags()
-    assert any("rds_apply_tags: record 0" in line and "skipped" in line for line in caplog.messages)
+    assert any("rds_apply_tags: SNS message" in line and "skipped" in line for line in caplog.messages)
 
 
-def test_instances_of_clusters_the_plan_does_not_manage_are_skipped(rds_world: RdsWorld) -> None:
+@pytest.mark.parametrize(
+    ("instance", "why"),
+    [
+        ("application-autoscaling-foreign", "'payments-db', which the plan does not manage"),  # another cluster's
+        (f"{LIVE_CLUSTER}-reader-0", "no Aurora auto-scaling reader"),  # a named reader: no auto-scaling tag
+        ("application-autoscaling-gone", "not found"),  # deleted since
+    ],
+)
+def test_instances_of_clusters_the_plan_does_not_manage_are_skipped(
+    rds_world: RdsWorld, instance: str, why: str
+) -> None:
     rds_world.rds.create_db_cluster(
         DBClusterIdentifier="payments-db", Engine="aurora-postgresql", MasterUsername="p", MasterUserPassword="x" * 12
     )
     rds_world.add_autoscaled_reader("payments-db", "application-autoscaling-foreign")
-    records = [
-        instance_created("application-autoscaling-foreign"),  # a reader of another cluster
-        instance_created(f"{LIVE_CLUSTER}-reader-0"),  # a named reader: no auto-scaling tag
-        instance_created("application-autoscaling-gone"),  # deleted since
-    ]
-    result = apply_tags(rds_world.runtime, batch(*records))
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED] * 3
-    assert "'payments-db', which the plan does not manage" in result.results[0].detail
-    assert "no Aurora auto-scaling reader" in result.results[1].detail
-    assert "not found" in result.results[2].detail
+    result = apply_tags(rds_world.runtime, batch(instance_created(instance)))
+    assert result.outcome is Outcome.SKIPPED
+    assert why in result.detail
     assert "AddTagsToResource" not in rds_world.faults.calls
 
 
@@ -109,39 +107,49 @@ def test_a_reader_outside_the_entrys_namespace_is_skipped(rds_world: RdsWorld) -
     runtime = rds_world.runtime_with(namespace="payments")
     rds_world.add_autoscaled_reader()
     result = apply_tags(runtime, load_event("rds_instance_created"))
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
-    assert "namespace" in result.results[0].detail
+    assert result.outcome is Outcome.SKIPPED
+    assert "namespace" in result.detail
     assert "Role" not in rds_world.instance_tags()
 
 
-def test_a_mixed_batch_processes_the_good_records_and_then_raises_naming_the_bad_one(rds_world: RdsWorld) -> None:
+@pytest.mark.parametrize(
+    "record", [sns_record("not json at all"), {"unexpected": "shape"}, "not a record"], ids=["text", "shape", "str"]
+)
+def test_a_record_that_carries_no_rds_event_is_skipped(rds_world: RdsWorld, record: Any) -> None:
     rds_world.add_autoscaled_reader()
-    rds_world.add_autoscaled_reader(RETIRED_CLUSTER, "application-autoscaling-b1")
-    rds_world.faults.arm("AddTagsToResource", nth=1)  # the first tagging is refused (AccessDenied)
-    good_after_bad = instance_created("application-autoscaling-b1")
-    event = batch(
-        record_of("sns_subscription_confirmation"),
-        record_of("rds_instance_created"),  # fails
-        sns_record("not json at all"),
-        {"unexpected": "shape"},
-        good_after_bad,
-    )
-    result = apply_tags(rds_world.runtime, event)
-    assert [r.outcome for r in result.results] == [
-        Outcome.SKIPPED,
-        Outcome.FAILED,
-        Outcome.SKIPPED,
-        Outcome.SKIPPED,
-        Outcome.DONE,
-    ]
-    assert rds_world.instance_tags("application-autoscaling-b1")["Role"] == "Reader"
-    with pytest.raises(RdsBatchError) as raised:
-        result.raise_for_failures()
+    result = apply_tags(rds_world.runtime, batch(record))
+    assert result.outcome is Outcome.SKIPPED
+    assert "AddTagsToResource" not in rds_world.faults.calls
+
+
+def test_a_failed_record_raises_naming_it(rds_world: RdsWorld) -> None:
+    rds_world.add_autoscaled_reader()
+    rds_world.faults.arm("AddTagsToResource", nth=1)  # the tagging is refused (AccessDenied)
+    result = apply_tags(rds_world.runtime, load_event("rds_instance_created"))
+    assert result.outcome is Outcome.FAILED
+    with pytest.raises(RdsRecordError) as raised:
+        result.raise_for_failure()
     message = str(raised.value)
-    assert "1 of 5 records failed" in message
-    assert "record 1 (SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e" in message
+    assert "rds_apply_tags: the record failed" in message
+    assert "SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e" in message
     assert READER in message and "AccessDenied" in message
-    assert "record 4" not in message
+
+
+@pytest.mark.parametrize("records", [0, 2, 5])
+def test_an_event_without_exactly_one_record_is_refused_before_anything_is_read(
+    rds_world: RdsWorld, records: int
+) -> None:
+    rds_world.add_autoscaled_reader()
+    event = batch(*[record_of("rds_instance_created") for _ in range(records)])
+    calls_before = len(rds_world.faults.calls)
+    for function in (
+        lambda: apply_tags(rds_world.runtime, event),
+        lambda: enable_performance_insights(rds_world.runtime, event, time_left=plenty),
+    ):
+        with pytest.raises(ValueError, match=f"not an SNS event of one record: it has {records} records"):
+            function()
+    assert rds_world.faults.calls[calls_before:] == []
+    assert "Role" not in rds_world.instance_tags()
 
 
 def test_an_event_that_is_no_sns_event_is_an_error_naming_what_was_expected(rds_world: RdsWorld) -> None:
@@ -157,7 +165,7 @@ def test_an_event_that_is_no_sns_event_is_an_error_naming_what_was_expected(rds_
 def test_a_created_reader_gets_performance_insights(rds_world: RdsWorld) -> None:
     rds_world.add_autoscaled_reader()
     result = enable_performance_insights(rds_world.runtime, load_event("rds_instance_created"), time_left=plenty)
-    assert [r.outcome for r in result.results] == [Outcome.DONE]
+    assert result.outcome is Outcome.DONE
     assert rds_world.modified.requests == [PI_REQUEST]
 
 
@@ -165,7 +173,7 @@ def test_performance_insights_is_turned_back_on_after_it_was_disabled(rds_world:
     rds_world.add_autoscaled_reader()
     event = load_event("rds_performance_insights_disabled")
     result = enable_performance_insights(rds_world.runtime, event, time_left=plenty)
-    assert result.count(Outcome.DONE) == 1
+    assert result.outcome is Outcome.DONE
     assert rds_world.modified.requests == [PI_REQUEST]
 
 
@@ -173,7 +181,7 @@ def test_performance_insights_is_turned_back_on_after_it_was_disabled(rds_world:
 def test_performance_insights_skips_other_messages(rds_world: RdsWorld, name: str) -> None:
     rds_world.add_autoscaled_reader()
     result = enable_performance_insights(rds_world.runtime, load_event(name), time_left=plenty)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
+    assert result.outcome is Outcome.SKIPPED
     assert rds_world.modified.requests == []
 
 
@@ -183,7 +191,7 @@ def test_performance_insights_leaves_readers_of_unmanaged_clusters_alone(rds_wor
     )
     rds_world.add_autoscaled_reader("payments-db")
     result = enable_performance_insights(rds_world.runtime, load_event("rds_instance_created"), time_left=plenty)
-    assert [r.outcome for r in result.results] == [Outcome.SKIPPED]
+    assert result.outcome is Outcome.SKIPPED
     assert rds_world.modified.requests == []
 
 
@@ -206,11 +214,11 @@ def test_performance_insights_retries_while_the_reader_is_not_ready(
     rds_world: RdsWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("bluegreen.tools.aurora.time.sleep", slept.append)
+    monkeypatch.setattr("bluegreen.tools._aurora_instances.time.sleep", slept.append)
     rds_world.add_autoscaled_reader()
     tries = _refuse_modify(times=2)
     result = enable_performance_insights(rds_world.runtime, load_event("rds_instance_created"), time_left=plenty)
-    assert result.count(Outcome.DONE) == 1
+    assert result.outcome is Outcome.DONE
     assert tries == [1, 2, 3]
     assert slept == [60.0, 60.0]
 
@@ -219,17 +227,17 @@ def test_performance_insights_retries_fit_the_remaining_time_and_then_fail_namin
     rds_world: RdsWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("bluegreen.tools.aurora.time.sleep", slept.append)
+    monkeypatch.setattr("bluegreen.tools._aurora_instances.time.sleep", slept.append)
     rds_world.add_autoscaled_reader()
     tries = _refuse_modify(times=None)
     # 200 s left, 30 s kept free: 170 s hold two waits of 60 s, so three tries.
     result = enable_performance_insights(rds_world.runtime, load_event("rds_instance_created"), time_left=lambda: 200.0)
-    assert [r.outcome for r in result.results] == [Outcome.FAILED]
+    assert result.outcome is Outcome.FAILED
     assert tries == [1, 2, 3]
     assert sum(slept) <= 200.0 - 30.0
-    assert "PerformanceInsightsError" in result.results[0].detail and READER in result.results[0].detail
-    with pytest.raises(RdsBatchError, match=READER):
-        result.raise_for_failures()
+    assert "PerformanceInsightsError" in result.detail and READER in result.detail
+    with pytest.raises(RdsRecordError, match=READER):
+        result.raise_for_failure()
 
 
 @pytest.mark.parametrize(
@@ -264,4 +272,4 @@ def test_find_target_names_the_entry_and_stack_ignoring_case(rds_world: RdsWorld
 def test_an_rds_event_from_the_unit_helpers_is_read_the_same_as_a_sample(rds_world: RdsWorld) -> None:
     rds_world.add_autoscaled_reader()
     helper = apply_tags(rds_world.runtime, batch(sns_record(rds_event(READER))))
-    assert helper.count(Outcome.DONE) == 1
+    assert helper.outcome is Outcome.DONE

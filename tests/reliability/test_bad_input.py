@@ -6,9 +6,10 @@
 - A bad plan behind a hook → exactly one Failed report, whose message names every problem's path.
 - A CodeDeploy event with missing, empty or mistyped ids, or junk progress → ``ValueError`` naming the
   field and no report (there is no one to report to); with both ids it always reaches a report.
-- RDS handlers fed SNS batches of junk — not an SNS record, no message, a message that is not JSON,
-  JSON that is no RDS event, unknown event ids, sources and instances — never raise and never act:
-  every such record is skipped (and logged); a batch error names only records that really failed.
+- RDS handlers fed SNS events of one junk record — not an SNS record, no message, a message that is not
+  JSON, JSON that is no RDS event, unknown event ids, sources and instances — never raise and never act:
+  every such record is skipped (and logged). An event of no record or several (SNS delivers one) is
+  refused whole with a clear error, and nothing is done; a record that really fails raises naming it.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bluegreen.hooks import PROGRESS_KEY, Flow, HookRequest, Runtime, handle
-from bluegreen.keep_stopped import keep_retired_stopped
 from bluegreen.plan import PlanError, load_plan_text, parse_plan
-from bluegreen.rds import BatchResult, Outcome, RdsBatchError, apply_tags, enable_performance_insights
+from bluegreen.rds.keep_stopped import keep_retired_stopped
+from bluegreen.rds.readers import apply_tags, enable_performance_insights
+from bluegreen.rds.records import Outcome, RdsRecordError, RecordResult
 from bluegreen.tools.aurora import AUTOSCALING_RESOURCE_TAG
 from bluegreen.tools.codedeploy import CodeDeployReporter
 from tests.conftest import REGION
@@ -283,7 +285,7 @@ def rds_world(aws: None) -> Iterator[RdsWorld]:
     yield world
 
 
-def _run_all(world: RdsWorld, event: Any) -> list[BatchResult]:
+def _run_all(world: RdsWorld, event: Any) -> list[RecordResult]:
     handed: list[Any] = []
     return [
         apply_tags(world.runtime, event),
@@ -296,33 +298,29 @@ def _run_all(world: RdsWorld, event: Any) -> list[BatchResult]:
 
 @pytest.mark.slow
 @settings(SETTINGS, max_examples=150)
-@given(records=batches)
-@example(records=[sns_record(rds_event("\x08"))])  # moto answers DescribeDBInstances with XML it cannot parse
-@example(records=[sns_record(rds_event(""))])  # DescribeDBInstances lists every instance
-@example(records=[sns_record(rds_event("fn-db-b-dev", AUTO_STARTED, "RDS-EVENT-0153", source_type="db-cluster"))])
-def test_rds_handlers_skip_junk_and_never_act_on_it(rds_world: RdsWorld, records: list[Any]) -> None:
-    counted["rds batches"] += 1
-    counted["rds records"] += len(records)
+@given(record=junk_records)
+@example(record=sns_record(rds_event("\x08")))  # moto answers DescribeDBInstances with XML it cannot parse
+@example(record=sns_record(rds_event("")))  # DescribeDBInstances lists every instance
+@example(record=sns_record(rds_event("fn-db-b-dev", AUTO_STARTED, "RDS-EVENT-0153", source_type="db-cluster")))
+def test_rds_handlers_skip_junk_and_never_act_on_it(rds_world: RdsWorld, record: Any) -> None:
+    counted["rds events"] += 1
     calls_before = len(rds_world.faults.calls)
-    results = _run_all(rds_world, {"Records": records})
-    for result in results:
-        assert len(result.results) == len(records)
-        assert not result.failed, [r.describe() for r in result.failed]
-        result.raise_for_failures()
-        for outcome in result.results:
-            if outcome.outcome is not Outcome.SKIPPED:
-                # junk names no auto-scaling reader; the one thing it may do is find b's cluster stopped
-                assert outcome.outcome is Outcome.DONE and "already stopped" in outcome.detail, outcome.describe()
+    for result in _run_all(rds_world, {"Records": [record]}):
+        assert result.outcome is not Outcome.FAILED, result.describe()
+        result.raise_for_failure()
+        if result.outcome is not Outcome.SKIPPED:
+            # junk names no auto-scaling reader; the one thing it may do is find b's cluster stopped
+            assert result.outcome is Outcome.DONE and "already stopped" in result.detail, result.describe()
     mutated = [call for call in rds_world.faults.calls[calls_before:] if call in MUTATING]
     assert not mutated, mutated
-    figures.record("bad_input", rds_batches=counted["rds batches"], rds_records=counted["rds records"])
+    figures.record("bad_input", rds_events=counted["rds events"])
 
 
 @pytest.mark.slow
 @settings(SETTINGS, max_examples=40)
 @given(event=junk)
 def test_an_rds_event_that_is_no_sns_event_is_a_clear_error(rds_world: RdsWorld, event: Any) -> None:
-    assume(not (isinstance(event, dict) and isinstance(event.get("Records"), list)))
+    assume(not (isinstance(event, dict) and isinstance(event.get("Records"), list) and len(event["Records"]) == 1))
     for function in (
         lambda: apply_tags(rds_world.runtime, event),
         lambda: enable_performance_insights(rds_world.runtime, event, time_left=lambda: 900.0),
@@ -335,11 +333,11 @@ def test_an_rds_event_that_is_no_sns_event_is_a_clear_error(rds_world: RdsWorld,
 @pytest.mark.slow
 @settings(SETTINGS, max_examples=40)
 @given(records=batches, at=st.integers(0, 6))
-def test_a_batch_error_names_only_the_records_that_really_failed(
+def test_an_event_of_several_records_is_refused_and_nothing_is_done(
     rds_world: RdsWorld, records: list[Any], at: int
 ) -> None:
-    counted["mixed batches"] += 1
-    reader = f"application-autoscaling-mixed-{counted['mixed batches']}"
+    counted["events with a real record"] += 1
+    reader = f"application-autoscaling-mixed-{counted['events with a real record']}"
     rds_world.rds.create_db_instance(
         DBInstanceIdentifier=reader,
         DBClusterIdentifier="fn-db-a-dev",
@@ -351,12 +349,28 @@ def test_a_batch_error_names_only_the_records_that_really_failed(
     index = min(at, len(records))
     records = [*records[:index], real, *records[index:]]
     rule = rds_world.faults.arm("AddTagsToResource")  # the real record's tagging is denied
-    with pytest.raises(RdsBatchError) as failed:
-        apply_tags(rds_world.runtime, {"Records": records}).raise_for_failures()
-    rds_world.faults.rules.remove(rule)
-    assert [r.index for r in failed.value.result.failed] == [index]
-    assert f"1 of {len(records)} records failed" in str(failed.value)
-    figures.record("bad_input", mixed_batches_failing_only_the_real_record=counted["mixed batches"])
+    calls_before = len(rds_world.faults.calls)
+    try:
+        if len(records) == 1:  # the real record alone: its failure is named
+            with pytest.raises(RdsRecordError, match=f"{reader}[\\s\\S]*AccessDenied"):
+                apply_tags(rds_world.runtime, {"Records": records}).raise_for_failure()
+            return
+        for function in _functions(rds_world):
+            with pytest.raises(ValueError, match=f"not an SNS event of one record: it has {len(records)} records"):
+                function({"Records": records})
+        assert rds_world.faults.calls[calls_before:] == []  # not even a read
+    finally:
+        rds_world.faults.rules.remove(rule)
+    counted["events of several records refused"] += 1
+    figures.record("bad_input", several_record_events_refused=counted["events of several records refused"])
+
+
+def _functions(world: RdsWorld) -> list[Any]:
+    return [
+        lambda event: apply_tags(world.runtime, event),
+        lambda event: enable_performance_insights(world.runtime, event, time_left=lambda: 900.0),
+        lambda event: keep_retired_stopped(world.runtime, event, time_left=lambda: 900.0, reinvoke=None),
+    ]
 
 
 def test_an_rds_event_with_an_empty_source_id_acts_on_no_instance(aws: None) -> None:
@@ -367,6 +381,6 @@ def test_an_rds_event_with_an_empty_source_id_acts_on_no_instance(aws: None) -> 
     world.add_autoscaled_reader()  # the account's only instance: an auto-scaled reader of a managed cluster
     event = {"Records": [sns_record(rds_event(""))]}
     for result in _run_all(world, event):
-        assert [r.outcome for r in result.results] == [Outcome.SKIPPED], result.summary()
+        assert result.outcome is Outcome.SKIPPED, result.summary()
     assert "Role" not in world.instance_tags()
     assert world.modified.requests == []

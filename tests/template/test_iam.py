@@ -32,9 +32,10 @@ import deployment_state_changed
 import rds_apply_tags
 import rds_enable_performance_insights
 import rds_keep_retired_stopped
-from bluegreen import entry, rds_entry
+from bluegreen import entry
 from bluegreen.local.seed import seed_world
 from bluegreen.plan.load import clear_plan_cache
+from bluegreen.rds import entry as rds_entry
 from tests.conftest import ACCOUNT_ID, REGION
 from tests.rds.conftest import READER, RETIRED_CLUSTER, load_event
 from tests.support import kinesis_consumers
@@ -281,9 +282,9 @@ def test_the_flows_ran_as_intended(recorded: Recorded) -> None:
         "d-5-p": "Succeeded",
         "d-5-r": "Succeeded",
     }, recorded.statuses
-    assert recorded.outcomes["tags"]["done"] == 1
-    assert recorded.outcomes["insights"]["done"] == 1
-    assert recorded.outcomes["stopped"]["done"] == 1
+    assert recorded.outcomes["tags"]["outcome"] == "done"
+    assert recorded.outcomes["insights"]["outcome"] == "done"
+    assert recorded.outcomes["stopped"]["outcome"] == "done"
     functions = {call.function for call in function_calls(recorded)}
     assert functions == set(FUNCTION_NAMES), functions
 

@@ -2,9 +2,11 @@
 
 Importing this module does no I/O and needs no plan: the plan is read (``BLUEGREEN_PLAN_*``, as for
 the hooks), and clients are made, on the first invocation, then reused by warm invocations of the
-same process. A handler returns a summary of its batch, or raises :class:`bluegreen.rds.RdsBatchError`
-naming the records that failed once every record was processed (Lambda then retries the event and
-finally sends it to the on-failure destination). A plan that cannot be loaded raises too.
+same process. A handler takes the one SNS record of its invocation and returns a summary of what it
+did with it, or raises :class:`bluegreen.rds.records.RdsRecordError` naming the record when it failed
+(Lambda then retries the event and finally sends it to the on-failure destination). An event that is
+no SNS event, or carries no record or several, raises ``ValueError``; a plan that cannot be loaded
+raises too.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.hooks import lambda_reinvoker
-from bluegreen.keep_stopped import keep_retired_stopped
-from bluegreen.observability import WarmRuntime, logger, metrics
-from bluegreen.rds import BatchResult, Outcome, RdsRuntime, apply_tags, enable_performance_insights
+from bluegreen.observability import logger, metrics
+from bluegreen.rds.keep_stopped import keep_retired_stopped
+from bluegreen.rds.readers import apply_tags, enable_performance_insights
+from bluegreen.rds.records import Outcome, RecordResult
+from bluegreen.rds.runtime import RdsRuntime
+from bluegreen.runtime import WarmRuntime
 
 _warm: WarmRuntime[RdsRuntime] = WarmRuntime(lambda plan: RdsRuntime.from_env(plan=plan))
 
@@ -42,8 +47,8 @@ def reset_runtime() -> None:
     _warm.reset()
 
 
-def run(function: RdsFunction, event: dict[str, Any], context: LambdaContext) -> BatchResult:
-    """Process one SNS event with ``function``'s logic (no logging set-up, no metrics)."""
+def run(function: RdsFunction, event: dict[str, Any], context: LambdaContext) -> RecordResult:
+    """Process the SNS event's one record with ``function``'s logic (no logging set-up, no metrics)."""
 
     def time_left() -> float:
         return context.get_remaining_time_in_millis() / 1000
@@ -66,15 +71,17 @@ def rds_handler(function: RdsFunction) -> Callable[[dict[str, Any], LambdaContex
         logger.append_keys(rds_function=function.value)
         try:
             result = run(function, event, context)
-        except Exception:  # no plan, an event that is no SNS event: nothing was processed
+        except Exception:  # no plan, an event that is no SNS event of one record: nothing was processed
             logger.exception("%s could not process the event", function.value)
             metrics.add_metric(name="RdsInvocationFailed", unit=MetricUnit.Count, value=1)
             raise
         for outcome in Outcome:
             metrics.add_metric(
-                name=f"RdsRecords{outcome.value.title()}", unit=MetricUnit.Count, value=result.count(outcome)
+                name=f"RdsRecords{outcome.value.title()}",
+                unit=MetricUnit.Count,
+                value=1 if result.outcome is outcome else 0,
             )
-        result.raise_for_failures()
+        result.raise_for_failure()
         return result.summary()
 
     return handler
