@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
 from bluegreen.flows import SettleWaits, prepare_steps, retire_steps
-from bluegreen.refs import ClusterState, StackReference
+from bluegreen.refs import StackReference
+from bluegreen.services import REGISTRY
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
 
 if TYPE_CHECKING:
@@ -239,13 +240,12 @@ def _finish_undo(
     return RunResult(RunStatus.FAILED), message
 
 
-def _clusters_available(scope: Scope, stack: StackReference) -> None:
-    """Raise unless every cluster of ``stack`` is available (a stop may have landed after it was waited for)."""
-    for i in range(len(scope.plan.aurora)):
-        tools = scope.box.aurora(i)
-        state = tools.get_cluster_state(stack)
-        if state is not ClusterState.AVAILABLE:
-            raise RuntimeError(f"cluster {tools.cluster_name(stack)} is {state.value}, not available")
+def _confirm_ready(scope: Scope, stack: StackReference) -> None:
+    """Raise unless every service still finds ``stack`` ready (a cluster stop may have landed after the wait)."""
+    for service in REGISTRY:
+        if service.confirm is not None:
+            for index, entry in enumerate(getattr(scope.plan, service.attribute)):
+                service.confirm(entry, index, scope.box, stack)
 
 
 def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
@@ -308,7 +308,7 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
         result = engine.run(request.done)
         started += result.started
         if result.status is RunStatus.SUCCEEDED:
-            _clusters_available(scope, replacement)
+            _confirm_ready(scope, replacement)
             _set_prepared(store, app, deployment)
             return result, f"stack {replacement.value} prepared"
         if result.status is RunStatus.CONTINUE:

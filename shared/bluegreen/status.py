@@ -5,7 +5,8 @@ plan and each stack, what AWS holds now, through the tools' read-only helpers. I
 every call it makes is a ``Get*``, ``Describe*`` or ``List*`` call.
 
 One row per thing the flows switch or touch, with the id of the steps that act on it (``ecs[0]``,
-``lambda[0].mappings``, ``lambda[0].rules``, …), in the plan's section order:
+``lambda[0].mappings``, ``lambda[0].rules``, …), in the plan's section order; each service's
+descriptor (:mod:`bluegreen.services`) says what its rows read:
 
 - ``ecs[i]``: the worker service's desired count (on when > 0);
 - ``sqs[i]``: the messages in the queue and its DLQ, waiting and in flight (no mode);
@@ -39,11 +40,10 @@ Decisions made here, where nothing else fixed them:
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import (
     ClientError,
@@ -58,6 +58,8 @@ from botocore.exceptions import (
 from bluegreen.aws import error_code, error_message
 from bluegreen.plan import Plan, plan_snapshot
 from bluegreen.refs import StackReference
+from bluegreen.services import REGISTRY, Row
+from bluegreen.services._kit import Mode
 from bluegreen.state import LiveRecord, Phase, StateStore
 from bluegreen.toolbox import Toolbox
 
@@ -73,8 +75,6 @@ __all__ = [
 
 #: Reads made at once.
 MAX_WORKERS = 8
-
-Mode = Literal["on", "off", "partly"]
 
 #: Error codes that mean the caller's credentials are refused, absent or not allowed (not a missing resource).
 ACCESS_ERROR_CODES = frozenset(
@@ -343,20 +343,14 @@ def _tool_warnings(plan: Plan, box: Toolbox) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- rows and their readers
 
-Reading = tuple[str, Mode | None, dict[str, Any]]
+
+def _rows(plan: Plan, box: Toolbox) -> list[Row]:
+    """Each service's rows for each of its entries, in the plan's section order."""
+    return [row for service in REGISTRY for index, entry in enumerate(getattr(plan, service.attribute))
+            for row in service.rows(entry, index, box)]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Row:
-    id: str
-    service: str
-    what: str
-    switch: bool
-    names: tuple[str, str]
-    read: Callable[[StackReference], Reading]
-
-
-def _read(row: _Row, ref: StackReference) -> StackState:
+def _read(row: Row, ref: StackReference) -> StackState:
     name = row.names[0] if ref is StackReference.A else row.names[1]
     try:
         state, mode, data = row.read(ref)
@@ -378,120 +372,3 @@ def _first_line(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return error_message(exc)
     return str(exc).splitlines()[0] if str(exc) else ""
-
-
-def _mode(values: Iterable[bool]) -> Mode | None:
-    flags = list(values)
-    if not flags:
-        return None
-    if all(flags):
-        return "on"
-    return "off" if not any(flags) else "partly"
-
-
-def _counted(states: Iterable[str]) -> str:
-    counts = Counter(states)
-    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
-
-
-def _rows(plan: Plan, box: Toolbox) -> list[_Row]:  # noqa: PLR0915 - one short reader per row kind
-    rows: list[_Row] = []
-    for i, ecs in enumerate(plan.ecs):
-
-        def desired(ref: StackReference, i: int = i) -> Reading:
-            count = box.ecs(i).get_desired_count(ref)
-            return f"desired {count}", "on" if count > 0 else "off", {"desired_count": count}
-
-        rows.append(_Row(f"ecs[{i}]", "ecs", f"worker service in {ecs.cluster}", True, (ecs.a, ecs.b), desired))
-    for i, sqs in enumerate(plan.sqs):
-
-        def depth(ref: StackReference, i: int = i) -> Reading:
-            depths = box.sqs(i).queue_depth(ref)
-            return " · ".join(f"{name} {n}" for name, n in depths.items()), None, {"messages": depths}
-
-        what = "queue and DLQ (messages)" if sqs.a.dlq or sqs.b.dlq else "queue (messages)"
-        rows.append(_Row(f"sqs[{i}]", "sqs", what, False, (sqs.a.queue, sqs.b.queue), depth))
-    for i, sns in enumerate(plan.sns):
-
-        def subscription(ref: StackReference, i: int = i) -> Reading:
-            enabled = box.sns(i).is_enabled(ref)
-            return ("enabled" if enabled else "disabled"), ("on" if enabled else "off"), {"enabled": enabled}
-
-        topic = sns.a.split(":")[5] if sns.a.count(":") >= 6 else sns.a
-        rows.append(_Row(f"sns[{i}]", "sns", f"subscription to {topic}", True, (sns.a, sns.b), subscription))
-    for i, lam in enumerate(plan.lambda_):
-
-        def mappings(ref: StackReference, i: int = i) -> Reading:
-            found = box.lambda_(i).list_event_source_mappings(ref)
-            listed = [
-                {"uuid": m.get("UUID"), "source": m.get("EventSourceArn"), "state": m.get("State")} for m in found
-            ]
-            states = [str(m.get("State")) for m in found]
-            return _counted(states), _mode(s == "Enabled" for s in states), {"mappings": listed}
-
-        def rules(ref: StackReference, i: int = i) -> Reading:
-            found = box.lambda_(i).describe_rules(ref)
-            listed = [{"name": r.get("Name"), "bus": r.get("EventBusName"), "state": r.get("State")} for r in found]
-            states = [str(r.get("State")) for r in found]
-            return _counted(states), _mode(s.startswith("ENABLED") for s in states), {"rules": listed}
-
-        names = (f"{lam.a}:{lam.alias}", f"{lam.b}:{lam.alias}") if lam.alias else (lam.a, lam.b)
-        rows.append(_Row(f"lambda[{i}].mappings", "lambda", "event-source mappings", True, names, mappings))
-        rows.append(_Row(f"lambda[{i}].rules", "lambda", "EventBridge rules", True, names, rules))
-    for i, cw in enumerate(plan.cloudwatch):
-
-        def alarms(ref: StackReference, i: int = i) -> Reading:
-            found = box.cloudwatch(i).alarm_actions_enabled(ref)
-            on = sum(found.values())
-            state = f"actions on {on}/{len(found)}" if found else "no alarms"
-            return state, _mode(found.values()), {"alarms": found}
-
-        patterns = tuple(f"{s.alarm_prefix}*{s.alarm_suffix or ''}" for s in (cw.a, cw.b))
-        rows.append(_Row(f"cloudwatch[{i}]", "cloudwatch", "alarm actions", True, (patterns[0], patterns[1]), alarms))
-    for i, kin in enumerate(plan.kinesis):
-
-        def consumer(ref: StackReference, i: int = i) -> Reading:
-            status = box.kinesis(i).consumer_status(ref)
-            state, flags = (status or "not registered"), [status == "ACTIVE"]
-            data: dict[str, Any] = {"consumer_status": status}
-            feeds = box.plan.kinesis[i].feeds
-            if feeds is not None:
-                fn = feeds.pick(ref)
-                try:
-                    found = box.fed_lambda(i).list_event_source_mappings(ref)
-                except LookupError:
-                    return f"{state}; function {fn} missing", "partly", data
-                prefix = f"{box.plan.kinesis[i].stream_arn}/consumer/"
-                mapped = [m for m in found if str(m.get("EventSourceArn", "")).startswith(prefix)]
-                data["mappings"] = [
-                    {"uuid": m.get("UUID"), "source": m.get("EventSourceArn"), "state": m.get("State")} for m in mapped
-                ]
-                states = ", ".join(str(m.get("State")) for m in mapped)
-                state += f"; {fn} mapped ({states})" if mapped else f"; {fn} not mapped"
-                flags.append(bool(mapped))
-            return state, _mode(flags), data
-
-        stream = kin.stream_arn.rsplit("/", 1)[-1]
-        rows.append(_Row(f"kinesis[{i}]", "kinesis", f"consumer of stream {stream}", True, (kin.a, kin.b), consumer))
-    for i, table in enumerate(plan.dynamodb):
-
-        def table_status(ref: StackReference, i: int = i) -> Reading:
-            status = box.dynamodb(i).table_status(ref)
-            if status is None:
-                raise LookupError(box.dynamodb(i).table_name(ref))
-            return status, None, {"table_status": status}
-
-        what = "table (deleted on retire)" if table.on_retire == "delete" else "table"
-        rows.append(_Row(f"dynamodb[{i}]", "dynamodb", what, False, (table.a, table.b), table_status))
-    for i, db in enumerate(plan.aurora):
-
-        def cluster(ref: StackReference, i: int = i) -> Reading:
-            tool = box.aurora(i)
-            status = tool.get_cluster_state(ref)
-            readers, minimum = tool.get_reader_count(ref), tool.get_min_capacity(ref)
-            mode: Mode = "on" if status.value == "available" else "off" if status.value == "stopped" else "partly"
-            state = f"{status.value} · {readers} reader{'s' if readers != 1 else ''} · min {minimum}"
-            return state, mode, {"status": status.value, "readers": readers, "min_capacity": minimum}
-
-        rows.append(_Row(f"aurora[{i}]", "aurora", "Aurora cluster", True, (db.a, db.b), cluster))
-    return rows

@@ -19,20 +19,21 @@ PREPARE_WAVES = [
     ["aurora[0].ready"],
     ["aurora[0].scale-out", "sqs[0].purge", "kinesis[0].register"],
     [
+        "ecs[0].enable",
         "sns[0].enable",
         "lambda[0].mappings.enable",
         "lambda[0].rules.enable",
-        "ecs[0].enable",
         "cloudwatch[0].enable",
         "kinesis[0].map",
     ],
 ]
+# Within a wave, steps come in the order of the services' registry (bluegreen.services.REGISTRY).
 # The settle windows: the new subscriptions settle, the old ones go off, the old consumers drain.
 RETIRE_FIRST_WAVES = [
     ["sns.settle"],
     ["sns[0].disable"],
     ["sns.drain"],
-    ["lambda[0].mappings.disable", "lambda[0].rules.disable", "ecs[0].disable", "cloudwatch[0].disable"],
+    ["ecs[0].disable", "lambda[0].mappings.disable", "lambda[0].rules.disable", "cloudwatch[0].disable"],
 ]
 
 

@@ -147,3 +147,26 @@ def test_the_deadline_counts_from_the_first_start_even_on_a_retry(harness: Harne
     retry = harness.run(Flow.PREPARE, "d-1", now=lambda: clock["now"])
     assert retry.status is not None and retry.status.value == "Failed"
     assert "deadline" in retry.message
+
+
+def test_a_mapping_in_transition_is_a_wait_of_the_engine_not_a_sleep_in_the_tool(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda answers ResourceInUseException while a mapping is Creating/Updating: the step is polled again.
+
+    moto has no mapping in transition: AWS's answer is injected on the first UpdateEventSourceMapping of
+    each flow. The tool's own retry sleep must never run inside a flow (it would block an engine thread).
+    """
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"a tool slept {seconds} s inside a flow")
+
+    monkeypatch.setattr("bluegreen.tools.lambda_.time.sleep", no_sleep)
+    for flow in (Flow.PREPARE, Flow.RETIRE):
+        rule = harness.faults.arm("UpdateEventSourceMapping", code="ResourceInUseException", status=400)
+        result = harness.run(flow, "d-1")
+        assert result.status is not None and result.status.value == "Succeeded", result.message
+        assert rule.fired == 1  # refused once; the step was pending and polled again, and then it took
+        harness.faults.disarm()
+    assert view(harness.world, "b").working
+    assert set(view(harness.world, "a").mappings) == {"Disabled"}

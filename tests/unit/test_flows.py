@@ -11,11 +11,12 @@ import yaml
 
 from bluegreen import StackReference
 from bluegreen.engine import DONE, PENDING, Engine, RunStatus, Step, WaitFor, waves
-from bluegreen.flows import SettleWaits, _aurora_stop, prepare_steps, retire_steps
+from bluegreen.flows import SettleWaits, prepare_steps, retire_steps
 from bluegreen.plan import PlanError, parse_plan
 from bluegreen.refs import ClusterState
+from bluegreen.services.aurora import cluster_stopped
 from bluegreen.toolbox import Toolbox
-from bluegreen.tools.aurora import ClusterBusyError
+from bluegreen.tools.aurora import ClusterBusyError, ClusterStateError
 from tests.conftest import REGION
 
 A, B = StackReference.A, StackReference.B
@@ -169,9 +170,31 @@ class _Busy:
 
 def test_a_cluster_with_a_busy_instance_is_a_wait_then_a_stop() -> None:
     tools = _Busy()
-    stop = _aurora_stop(tools, A)  # type: ignore[arg-type]
+    stop = cluster_stopped(tools, A)  # type: ignore[arg-type]
     assert stop() is PENDING
     assert stop() is DONE and tools.stopped == 2
+
+
+class _Raced(_Busy):
+    """Read as available, then found stopping by the stop itself (someone else stopped it in between)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states = iter([ClusterState.AVAILABLE, ClusterState.STOPPING])
+
+    def get_cluster_state(self, ref: StackReference) -> ClusterState:
+        return next(self.states)
+
+    def stop_database(self, ref: StackReference) -> None:
+        self.stopped += 1
+        raise ClusterStateError("not available", cluster="fn-db-a-dev", state=ClusterState.STOPPING)
+
+
+def test_a_status_that_changed_between_the_read_and_the_stop_is_read_again() -> None:
+    tools = _Raced()
+    stop = cluster_stopped(tools, A)  # type: ignore[arg-type]
+    assert stop() is PENDING  # not a failure that would put the whole retire back
+    assert stop() is DONE and tools.stopped == 1  # stopping: done, without a second stop
 
 
 # ------------------------------------------------------------------------------------- the plan

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 import bluegreen.engine
-from bluegreen import render
 from bluegreen.aws import make_client
+from bluegreen.cli import render
 from bluegreen.local.emulator import PLAN_PARAMETER, Emulator
 from bluegreen.local.scaling import run_scaling_activity
 from bluegreen.local.seed import World, seed_world
@@ -108,7 +108,7 @@ def _handler(module: str) -> Handler:
     except ModuleNotFoundError:  # installed without the repository: the same doors the handler files open
         from bluegreen.entry import deployment_events_handler, hook_handler  # noqa: PLC0415
         from bluegreen.hooks import Flow  # noqa: PLC0415
-        from bluegreen.rds_entry import RdsFunction, rds_handler  # noqa: PLC0415
+        from bluegreen.rds.entry import RdsFunction, rds_handler  # noqa: PLC0415
 
         doors: dict[str, Callable[[], Handler]] = {
             "before_allow_traffic": lambda: hook_handler(Flow.PREPARE),

@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 
 from bluegreen.aws import make_client
+from bluegreen.plan import SERVICES
 
 APP = "orders"
 CLUSTER = "deep-sea-fargate"
@@ -36,8 +37,6 @@ STACKS = ("a", "b")
 SETTLE_MINUTES = 0.002
 #: A filter delay for the emulator that the seeded plan's settle window covers.
 FILTER_DELAY_SECONDS = 0.05
-#: The plan's sections, in the order the plan document lists them.
-_SECTIONS = ("ecs", "sqs", "sns", "lambda", "cloudwatch", "kinesis", "dynamodb", "aurora")
 
 
 def _suffix(copy: int) -> str:
@@ -294,7 +293,7 @@ class _Seeder:
                 rds.stop_db_cluster(DBClusterIdentifier=cluster)
 
     def plan(self) -> dict[str, Any]:
-        entries: dict[str, list[dict[str, Any]]] = {service: [] for service in _SECTIONS}
+        entries: dict[str, list[dict[str, Any]]] = {service: [] for service in SERVICES}
         for copy in self.copies:
             for service, entry in self.entries(copy).items():
                 entries[service].append(entry)

@@ -64,11 +64,11 @@ Decisions the design left open (the rules a plan is held to):
 
 A :class:`Plan` built with its constructor is trusted as given; only :func:`parse_plan` validates.
 
-The package's rooms: :mod:`~bluegreen.plan.model` (the :class:`Plan`, its entries and
-:class:`PlanError`), :mod:`~bluegreen.plan.checks` (:func:`parse_plan` and the whole-plan rules),
-:mod:`~bluegreen.plan.readers` (one reader per section), :mod:`~bluegreen.plan.fields` (typed fields,
-problems collected), :mod:`~bluegreen.plan.names` (AWS names and ARNs) and :mod:`~bluegreen.plan.load`
-(text, environment variables and the SSM cache).
+The package's rooms: :mod:`~bluegreen.plan.model` (the :class:`Plan` and :class:`PlanError`),
+:mod:`~bluegreen.plan.checks` (:func:`parse_plan` and the whole-plan rules),
+:mod:`~bluegreen.reading.fields` (typed fields, problems collected), :mod:`~bluegreen.reading.names` (AWS
+names and ARNs) and :mod:`~bluegreen.plan.load` (text, environment variables and the SSM cache).
+Each section's entry and reader are with its service, in :mod:`bluegreen.services`.
 """
 
 from bluegreen.plan.checks import parse_plan

@@ -1,8 +1,8 @@
 """Validating a whole plan: :func:`parse_plan` reads every section, then checks what no entry can alone.
 
-Every resource belongs to one stack of one entry, and alarm sets must not overlap (see the rules in
-:mod:`bluegreen.plan`). :func:`parse_plan` raises :class:`~bluegreen.plan.model.PlanError` listing
-every problem of the document.
+Every resource belongs to one stack of one entry (each service says what its entries claim), and each
+service's whole-section rule holds (alarm sets must not overlap; see the rules in :mod:`bluegreen.plan`).
+:func:`parse_plan` raises :class:`~bluegreen.plan.model.PlanError` listing every problem of the document.
 """
 
 from __future__ import annotations
@@ -10,64 +10,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bluegreen.plan.fields import _Checker, _int, _join, _kind, _mapping, _number, _opt_text, _text
-from bluegreen.plan.model import DEFAULT_SETTLE_MINUTES, SERVICES, Plan, PlanError, _attribute
-from bluegreen.plan.names import _base_name, _check_account, _check_application, _check_region
-from bluegreen.plan.readers import _READERS
+from bluegreen.plan.model import DEFAULT_SETTLE_MINUTES, SERVICES, Plan, PlanError
+from bluegreen.reading.fields import _Checker, _int, _kind, _mapping, _number, _opt_text, _text
+from bluegreen.reading.names import _check_account, _check_application, _check_region
 from bluegreen.refs import StackReference
+from bluegreen.services import REGISTRY, service
 
 __all__ = ["parse_plan"]
 
 _TOP_KEYS = ("application", "region", "account_id", "initial_live", "deadline_minutes", "settle_minutes", *SERVICES)
 
 
-def _claims(section: str, entry: Any, path: str) -> list[tuple[str, tuple[str, ...], str]]:
-    """The resources an entry manages: (what, identity, path of the name) for each."""
-    claims: list[tuple[str, tuple[str, ...], str]] = []
-    for ref in ("a", "b"):
-        where, own = _join(path, ref), getattr(entry, ref)
-        if section == "ecs":
-            claims.append(("ECS service", (_base_name(entry.cluster), _base_name(own)), where))
-        elif section == "sqs":
-            claims.append(("SQS queue", (own.queue,), _join(where, "queue")))
-            if own.dlq:
-                claims.append(("SQS queue", (own.dlq,), _join(where, "dlq")))
-        elif section == "kinesis":
-            claims.append(("Kinesis consumer", (entry.stream_arn, own), where))
-        elif section == "aurora":
-            claims.append(("Aurora cluster", (own.lower(),), where))
-        elif section in ("lambda", "dynamodb"):
-            claims.append(("function" if section == "lambda" else "table", (_base_name(own),), where))
-        elif section == "sns":
-            claims.append(("SNS subscription", (own,), where))
-    return claims
-
-
 def _check_unique(c: _Checker, sections: Mapping[str, list[tuple[str, Any]]]) -> None:
+    """Every resource belongs to one stack of one entry; then each service's own whole-section rule."""
     seen: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
-    for section, entries in sections.items():
+    for name, entries in sections.items():
         for entry_path, entry in entries:
-            for what, identity, where in _claims(section, entry, entry_path):
-                first = seen.setdefault((what, identity), (entry_path, where))
-                if first[1] == where:
+            for claim in service(name).claims(entry, entry_path):
+                first = seen.setdefault((claim.what, claim.identity), (entry_path, claim.path))
+                if first[1] == claim.path:
                     continue
                 if first[0] == entry_path:
-                    c.add(where, f"the same {what} as {first[1]} — blue/green needs two copies, one per stack")
+                    c.add(
+                        claim.path, f"the same {claim.what} as {first[1]} — blue/green needs two copies, one per stack"
+                    )
                 else:
-                    c.add(where, f"the same {what} as {first[1]}: a resource belongs to one entry only")
-    alarms = [
-        (_join(path, ref), getattr(entry, ref)) for path, entry in sections.get("cloudwatch", []) for ref in ("a", "b")
-    ]
-    for index, (where, mine) in enumerate(alarms):
-        other = next(((p, s) for p, s in alarms[:index] if s.overlaps(mine)), None)
-        if other is not None:
-            example = max(mine.alarm_prefix, other[1].alarm_prefix, key=len) + "…"
-            example += max(mine.alarm_suffix or "", other[1].alarm_suffix or "", key=len)
-            c.add(
-                where,
-                f"its alarms overlap those of {other[0]} (an alarm named {example!r} is in both): "
-                "give each stack its own alarm prefix or suffix",
-            )
+                    c.add(claim.path, f"the same {claim.what} as {first[1]}: a resource belongs to one entry only")
+    for found in REGISTRY:
+        if found.check is not None and sections.get(found.name):
+            found.check(c, sections[found.name])
 
 
 def _check_settle(c: _Checker, f: Mapping[str, Any], settle: float, deadline: int, *, has_sns: bool) -> None:
@@ -126,7 +97,8 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
         message="must be a number of minutes from 0 to 55 (fractions allowed): how long SNS filter changes take",
     )
     sections: dict[str, list[tuple[str, Any]]] = {}
-    for name, reader in _READERS.items():
+    for found in REGISTRY:
+        name, reader = found.name, found.read
         sections[name] = []
         raw, path = f.get(name), f"plan.{name}"
         if raw is None:
@@ -150,7 +122,7 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
         initial_live=live,
         deadline_minutes=deadline,
         settle_minutes=settle,
-        **{_attribute(name): tuple(entry for _, entry in entries) for name, entries in sections.items()},
+        **{service(name).attribute: tuple(entry for _, entry in entries) for name, entries in sections.items()},
     )
 
 

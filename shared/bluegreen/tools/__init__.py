@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.dynamodb import DynamoConfig, DynamoTools
     from bluegreen.tools.ecs import EcsConfig, EcsTools
     from bluegreen.tools.kinesis import KinesisConfig, KinesisTools
-    from bluegreen.tools.lambda_ import LambdaConfig, LambdaTools, LatestMetric
+    from bluegreen.tools.lambda_ import LambdaConfig, LambdaTools, LatestMetric, MappingBusyError
     from bluegreen.tools.sns import SnsConfig, SnsTools, TopicData
     from bluegreen.tools.sqs import QueuePair, SqsConfig, SqsTools
 
@@ -41,6 +41,7 @@ _WHERE = {
     "LambdaConfig": "lambda_",
     "LambdaTools": "lambda_",
     "LatestMetric": "lambda_",
+    "MappingBusyError": "lambda_",
     "SnsConfig": "sns",
     "SnsTools": "sns",
     "TopicData": "sns",
@@ -66,6 +67,7 @@ __all__ = [
     "LambdaConfig",
     "LambdaTools",
     "LatestMetric",
+    "MappingBusyError",
     "QueuePair",
     "SnsConfig",
     "SnsTools",

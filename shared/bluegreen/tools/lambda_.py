@@ -65,6 +65,14 @@ _RULE_ON = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 _RULE_OFF = frozenset({"DISABLED"})
 
 
+class MappingBusyError(RuntimeError):
+    """An event-source mapping still in transition (``ResourceInUseException``) after every try.
+
+    Lambda refuses to update or delete a mapping while it is ``Creating``, ``Enabling``, ``Disabling``
+    or ``Updating``; it settles by itself. The flows treat this as a wait (the step is polled again).
+    """
+
+
 @dataclass(kw_only=True)
 class LambdaConfig(AwsConfig):
     """The function of each stack, the alias its triggers point at (if any), and the buses to search for rules.
@@ -183,7 +191,8 @@ class LambdaTools(BaseTools[LambdaConfig]):
 
         Mappings already ``Enabled`` or ``Enabling`` are left alone (idempotent: a repeat sends no update);
         one being deleted is skipped. A mapping in transition (``ResourceInUseException``) is retried up to
-        ``retry_attempts`` tries in all, ``retry_delay`` seconds apart, then a ``RuntimeError`` names it.
+        ``retry_attempts`` tries in all, ``retry_delay`` seconds apart, then a :class:`MappingBusyError` (a
+        ``RuntimeError``) names it.
         """
         self._switch_mappings(ref, True, retry_delay, retry_attempts)
 
@@ -249,7 +258,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 if state in (None, "Deleting"):
                     return
                 if attempt == retry_attempts:
-                    raise RuntimeError(
+                    raise MappingBusyError(
                         f"event-source mapping {uuid} could not be deleted: still in transition "
                         f"(State={state}) after {retry_attempts} attempts"
                     ) from error
@@ -436,7 +445,7 @@ class LambdaTools(BaseTools[LambdaConfig]):
                 if code != "ResourceInUseException":
                     raise
                 if attempt == attempts:
-                    raise RuntimeError(
+                    raise MappingBusyError(
                         f"event-source mapping {uuid} of Lambda function {function!r} could not be set to "
                         f"Enabled={enabled}: still in transition after {attempts} attempts"
                     ) from error

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 
 class _Checker:
@@ -176,3 +177,11 @@ def _choice(c: _Checker, fields: Mapping[str, Any], path: str, key: str, choices
         c.add(_join(path, key), f"must be one of {' | '.join(choices)} (default {choices[0]}), got {value!r}{quote}")
         return choices[0]
     return value
+
+
+_C = TypeVar("_C")
+
+
+def _copy(value: _C) -> _C:
+    """A deep copy of plain JSON-like data (so that no tool can change the plan it came from)."""
+    return cast("_C", json.loads(json.dumps(value)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bluegreen.plan.fields import Check
+from bluegreen.reading.fields import Check
 
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}")
 _ACCOUNT = re.compile(r"\d{12}")
