@@ -3,7 +3,7 @@
 Every sample is a new interpreter (``python -c``) that times, with ``perf_counter``, the import of a
 handler module (``handlers/`` and the layer's package on ``PYTHONPATH``, as in Lambda), then — for the
 "set-up" variants — what the first invocation does before its first request: the runtime
-(``bluegreen.entry.runtime()``: the demo plan from ``BLUEGREEN_PLAN``, the record store, the
+(``bluegreen.hooks.entry.runtime()``: the demo plan from ``BLUEGREEN_PLAN``, the record store, the
 toolbox), the flow's steps (which import the tool modules and make the tools) and the clients, as
 many of each service as the hook made in the wall-time runs. No request is sent. Interpreter start-up
 is the same for every variant and is left out. The variants run round-robin (one warm-up round
@@ -35,7 +35,7 @@ importlib.import_module(module)
 imported = time.perf_counter()
 out = {"import": imported - started}
 if kind == "setup":
-    from bluegreen import entry
+    from bluegreen.hooks import entry
     from bluegreen.aws import make_client
     from bluegreen.flows import prepare_steps, retire_steps
     from bluegreen.refs import StackReference

@@ -343,7 +343,7 @@ class Report:
             f"Each figure is the median of {c.rounds} fresh interpreters ({c.python_label}), after one "
             "warm-up round, variants taken in turn. A probe times `import <handler>` with `handlers/` and "
             "`shared/` on `PYTHONPATH` (as Lambda puts the function and the layer on the path), and for the "
-            "set-up variants what the first invocation does before its first request: `bluegreen.entry."
+            "set-up variants what the first invocation does before its first request: `bluegreen.hooks.entry."
             "runtime()` with the demo plan (the seeded one-pair plan, inline in `BLUEGREEN_PLAN`), the flow's "
             "steps (which import the tool modules and make the tools), and the clients, as many per service "
             "as that hook made in the wall-time run. No request is sent, so no network time is counted; "

@@ -9,7 +9,7 @@ re-enables the old stack and flips the record back before it reports Failed, so 
 automatic rollback finds the old stack ready.
 """
 
-from bluegreen.entry import hook_handler
 from bluegreen.hooks import Flow
+from bluegreen.hooks.entry import hook_handler
 
 handler = hook_handler(Flow.RETIRE)

@@ -8,7 +8,7 @@ mappings, rules, workers, alarm actions and Kinesis consumers. It reports Succee
 CodeDeploy exactly once; a failed prepare puts the replacement back to retired.
 """
 
-from bluegreen.entry import hook_handler
 from bluegreen.hooks import Flow
+from bluegreen.hooks.entry import hook_handler
 
 handler = hook_handler(Flow.PREPARE)

@@ -9,6 +9,6 @@ retire had retired (re-enables it), re-invoking itself when that outlives one in
 cannot finish raises, so the event goes to the on-failure destination.
 """
 
-from bluegreen.entry import deployment_events_handler
+from bluegreen.hooks.entry import deployment_events_handler
 
 handler = deployment_events_handler()

@@ -4,7 +4,7 @@
 invocations, and :class:`WarmRuntime` keeps it (or the RDS functions' runtime) while the Lambda is
 warm; :class:`HookRequest` is one CodeDeploy lifecycle event plus the progress a re-invocation
 carries; :class:`Scope` is the plan a deployment acts on and its tools. The runs
-(:mod:`bluegreen.runs`), the settle (:mod:`bluegreen.settle`) and the hooks (:mod:`bluegreen.hooks`)
+(:mod:`bluegreen.hooks.runs`), the settle (:mod:`bluegreen.hooks.settle`) and the hooks (:mod:`bluegreen.hooks`)
 all read them from here, so none of them imports another to know its types.
 """
 

@@ -1,8 +1,8 @@
 """The dry run against the run: the record writes it announces are the ones the run makes, its act is the run's.
 
 The dry run takes its decision from the function the run takes it from (``decide_for`` →
-:func:`bluegreen.decide.decide`), but it *describes* the record writes by hand
-(``bluegreen.cli.dryrun._plan_prepare`` / ``_plan_retire``), after :mod:`bluegreen.runs` and
+:func:`bluegreen.hooks.decide.decide`), but it *describes* the record writes by hand
+(``bluegreen.cli.dryrun._plan_prepare`` / ``_plan_retire``), after :mod:`bluegreen.hooks.runs` and
 :class:`bluegreen.state.StateStore`. These tests run the same flow for real and compare: a change on
 either side that is not made on the other fails here.
 """
@@ -18,10 +18,10 @@ import pytest
 
 import bluegreen.aws
 import bluegreen.cli.dryrun
-import bluegreen.hooks
-from bluegreen.decide import Act, Decision
+import bluegreen.hooks.invocation
 from bluegreen.engine import RunStatus
 from bluegreen.hooks import Flow, Runtime, run_flow
+from bluegreen.hooks.decide import Act, Decision
 from bluegreen.plan import parse_plan
 from bluegreen.refs import StackReference
 from bluegreen.state import Phase, StateStore
@@ -159,7 +159,7 @@ def test_an_act_that_runs_nothing_is_shown_as_the_run_answers_it(
         return decision, kw.get("record")
 
     monkeypatch.setattr(bluegreen.cli.dryrun, "decide_for", decided)
-    monkeypatch.setattr(bluegreen.hooks, "decide_for", decided)
+    monkeypatch.setattr(bluegreen.hooks.invocation, "decide_for", decided)
     dry = cli.with_plan("plan", "prepare", "--deployment-id", "d-1", "--output", "json")
     writes.active = True
     result, message = run_flow(_runtime(cli), Flow.PREPARE, "d-1")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import bluegreen.aws
-from bluegreen.deployment_events import EventResult, handle_state_change
 from bluegreen.hooks import Flow, HookResult, Runtime, handle
+from bluegreen.hooks.events import EventResult, handle_state_change
 from bluegreen.local.seed import World, seed_world
 from bluegreen.plan import parse_plan
 from bluegreen.state import StateStore

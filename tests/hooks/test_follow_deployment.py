@@ -16,9 +16,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bluegreen.deployment_events import LeaseBusy, NeedsAttention
 from bluegreen.hooks import Flow
-from bluegreen.lease import Lease
+from bluegreen.hooks.events import LeaseBusy, NeedsAttention
+from bluegreen.hooks.lease import Lease
 from bluegreen.local.seed import CLUSTER
 from bluegreen.refs import StackReference
 from bluegreen.state import Phase, StateStore

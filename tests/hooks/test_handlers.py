@@ -17,8 +17,7 @@ from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHook
 import after_allow_traffic
 import before_allow_traffic
 import deployment_state_changed
-from bluegreen import entry
-from bluegreen.hooks import PROGRESS_KEY, HookRequest
+from bluegreen.hooks import PROGRESS_KEY, HookRequest, entry
 from tests.conftest import REGION
 from tests.hooks.conftest import Harness
 from tests.support.world import view
@@ -169,7 +168,7 @@ def test_importing_a_handler_needs_no_plan_no_credentials_and_makes_no_client(mo
         "import botocore.client; made = []; original = botocore.client.BaseClient.__init__; "
         "botocore.client.BaseClient.__init__ = lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1]; "
         f"import {module}; "
-        "from bluegreen import entry; assert entry._warm.current is None; assert made == [], made; "
+        "from bluegreen.hooks import entry; assert entry._warm.current is None; assert made == [], made; "
         "import sys; print(sorted(m for m in sys.modules if m.startswith('bluegreen.tools.')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)

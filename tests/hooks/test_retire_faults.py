@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.hooks import Flow, Runtime
+from bluegreen.hooks.runs import MustRetry
 from bluegreen.plan import parse_plan
 from bluegreen.refs import StackReference
-from bluegreen.runs import MustRetry
 from bluegreen.state import Phase
 from tests.conftest import REGION
 from tests.hooks.conftest import Harness

@@ -12,8 +12,7 @@ from moto.rds.models import rds_backends
 
 import after_allow_traffic
 import before_allow_traffic
-from bluegreen import entry
-from bluegreen.hooks import PROGRESS_KEY
+from bluegreen.hooks import PROGRESS_KEY, entry
 from bluegreen.local.emulator import Emulator
 from bluegreen.local.seed import World, _zip, seed_world
 from bluegreen.refs import StackReference

@@ -28,7 +28,7 @@ from moto.awslambda.models import LambdaBackend
 
 import after_allow_traffic
 import before_allow_traffic
-from bluegreen import entry
+from bluegreen.hooks import entry
 from bluegreen.local.emulator import Emulator
 from bluegreen.local.seed import World, seed_world
 from tests.conftest import REGION

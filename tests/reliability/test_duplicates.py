@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 import bluegreen.aws
-from bluegreen.deployment_events import NeedsAttention
 from bluegreen.hooks import Flow, HookResult
+from bluegreen.hooks.events import NeedsAttention
 from bluegreen.local.seed import World
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase

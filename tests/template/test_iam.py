@@ -32,7 +32,7 @@ import deployment_state_changed
 import rds_apply_tags
 import rds_enable_performance_insights
 import rds_keep_retired_stopped
-from bluegreen import entry
+from bluegreen.hooks import entry
 from bluegreen.local.seed import seed_world
 from bluegreen.plan.load import clear_plan_cache
 from bluegreen.rds import entry as rds_entry

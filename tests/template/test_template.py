@@ -587,7 +587,7 @@ def test_deployment_events_function_is_named_for_the_stack_and_has_its_log_group
     assert props["CodeUri"] == "handlers/"
     assert props["Timeout"] == 900
     handler_file = ROOT / "handlers" / f"{DEPLOYMENT_EVENTS_HANDLER.removesuffix('.handler')}.py"
-    assert "from bluegreen.entry import deployment_events_handler" in handler_file.read_text()
+    assert "from bluegreen.hooks.entry import deployment_events_handler" in handler_file.read_text()
     groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
     assert [g["Properties"]["LogGroupName"] for g in groups].count(
         {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}{DEPLOYMENT_EVENTS_SUFFIX}"}

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bluegreen.decide import Act, Decision, Intent, SettleHow, decide, status_needed
+from bluegreen.hooks.decide import Act, Decision, Intent, SettleHow, decide, status_needed
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
 from bluegreen.tools.codedeploy import DeploymentInfo

@@ -302,7 +302,7 @@ def test_a_new_deployment_is_refused_while_one_is_in_flight(store: StateStore, p
     before = held()
     with pytest.raises(StateConflict, match=r"d-1 is still in flight .*settled, before another one begins") as caught:
         store.begin(APP, "d-2", A)
-    assert held() == before  # nothing written: the one in flight must be settled first (bluegreen.decide)
+    assert held() == before  # nothing written: the one in flight must be settled first (bluegreen.hooks.decide)
     assert caught.value.record is not None and caught.value.record.phase is phase
 
 

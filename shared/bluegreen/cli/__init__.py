@@ -38,7 +38,7 @@ Decisions made here, where nothing else fixed them:
 - **plan** reads what a run reads — the record (one ``GetItem``; an SSM plan adds one
   ``GetParameter``) and CodeDeploy's view of the deployment (``GetDeployment``, and of the other
   deployment on record when a prepare needs it) — and takes the very decision a run takes
-  (:func:`bluegreen.decide.decide`): a settle that comes first, then the steps from
+  (:func:`bluegreen.hooks.decide.decide`): a settle that comes first, then the steps from
   :func:`bluegreen.flows.prepare_steps` / ``retire_steps`` — the very lists ``run`` and the hooks
   execute — grouped in waves by :func:`bluegreen.engine.waves`. It also shows the record writes
   around the steps, what a failure would undo, and why a run would be refused; when ``run`` would

@@ -1,11 +1,11 @@
 """The dry run (``bluegreen plan``, and what ``bluegreen run`` shows before it asks): changes nothing.
 
 It reads what a run reads — the record and CodeDeploy's view of the deployment — and takes the very
-decision a run takes (:func:`bluegreen.hooks.decide_for`, i.e. :func:`bluegreen.decide.decide`; for
-``settle``, :func:`bluegreen.decide.decide_by_hand`), then builds the steps with the very builders the
-run executes (:func:`bluegreen.flows.prepare_steps` / ``retire_steps``, :func:`bluegreen.settle.settle_steps`).
+decision a run takes (:func:`bluegreen.hooks.decide_for`, i.e. :func:`bluegreen.hooks.decide.decide`; for
+``settle``, :func:`bluegreen.hooks.decide.decide_by_hand`), then builds the steps with the very builders the
+run executes (:func:`bluegreen.flows.prepare_steps` / ``retire_steps``, :func:`bluegreen.hooks.settle.settle_steps`).
 The record writes around the steps, what a failure undoes and the notes are described here, after
-:mod:`bluegreen.runs` and :class:`bluegreen.state.StateStore`; ``tests/cli/test_dryrun_drift.py``
+:mod:`bluegreen.hooks.runs` and :class:`bluegreen.state.StateStore`; ``tests/cli/test_dryrun_drift.py``
 checks them against the writes a run makes.
 """
 
@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND
-from bluegreen.decide import Act, SettleHow, decide_by_hand
 from bluegreen.engine import Step, reversed_steps, waves
 from bluegreen.flows import prepare_steps, retire_steps
 from bluegreen.hooks import Flow, Runtime, decide_for
+from bluegreen.hooks.decide import Act, SettleHow, decide_by_hand
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
 
@@ -103,7 +103,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     """The dry run of ``flow`` against ``record`` (as read now): builds the steps, changes nothing.
 
     It asks CodeDeploy what the hooks ask (``GetDeployment``, and the other deployment on record when a
-    prepare needs it) and takes the very decision a run would take (:func:`bluegreen.decide.decide`):
+    prepare needs it) and takes the very decision a run would take (:func:`bluegreen.hooks.decide.decide`):
     the settle that comes first, then the steps, or the refusal. The decision's act picks what is shown
     as the run picks what it runs (``bluegreen.hooks._decide_and_run``): an act the run answers Failed
     without doing anything is a refusal here.
@@ -136,7 +136,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     )
     fp.decision = f"{decision.act.value}: {decision.reason}"
     if decision.settle is not None and record is not None:
-        from bluegreen.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
+        from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
 
         fp.settle = (
             f"{decision.settle.how.value} of deployment {decision.settle.deployment_id}: {decision.settle.reason}"
@@ -174,7 +174,7 @@ def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str
     elif decision.settle is None:
         fp.notes.append(f"nothing to do: {decision.reason}")
     else:
-        from bluegreen.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
+        from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
 
         fp.settle = f"{decision.settle.how.value} of deployment {d}: {decision.settle.reason}"
         fp.settle_steps = settle_steps(runtime, record, decision.settle)
@@ -183,7 +183,7 @@ def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str
 
 
 def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act, live: StackReference) -> None:
-    """Steps and record writes of :func:`bluegreen.runs.run_prepare` (``StateStore.begin``, then ``prepared``)."""
+    """Steps and record writes of :func:`bluegreen.hooks.runs.run_prepare` (``StateStore.begin``, then ``prepared``)."""
     app, d = runtime.plan.application, fp.deployment_id
     resumed = record is not None and record.deployment_id == d
     target = record.replacement_stack if resumed and record is not None else live.partner
@@ -211,7 +211,7 @@ def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act
 
 
 def _plan_retire(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act) -> None:
-    """Steps and record writes of :func:`bluegreen.runs.run_retire` (the flip when prepared, then ``retired``)."""
+    """Steps and record writes of :func:`bluegreen.hooks.runs.run_retire` (the flip when prepared, then ``retired``)."""
     assert record is not None
     app, d, live = runtime.plan.application, fp.deployment_id, record.live
     scope = runtime.scope_for(record)

@@ -3,7 +3,7 @@
 It starts the emulator, seeds the ``orders`` application (stack a live and working, stack b retired;
 messages in the queues, Aurora readers), puts the plan in SSM as a real install would, then runs three
 deployments. Each calls the real Lambda handlers (from ``handlers/`` when run from the repository; the
-same code, :mod:`bluegreen.entry`'s factories, otherwise) with CodeDeploy's events, shows every step as
+same code, :mod:`bluegreen.hooks.entry`'s factories, otherwise) with CodeDeploy's events, shows every step as
 it runs, what each handler reported, and both stacks side by side before and after:
 
 1. a → b and 2. b → a: CodeDeploy calls ``before_allow_traffic`` then ``after_allow_traffic``; both
@@ -106,8 +106,8 @@ def _handler(module: str) -> Handler:
     try:
         found: Handler = importlib.import_module(module).handler
     except ModuleNotFoundError:  # installed without the repository: the same doors the handler files open
-        from bluegreen.entry import deployment_events_handler, hook_handler  # noqa: PLC0415
         from bluegreen.hooks import Flow  # noqa: PLC0415
+        from bluegreen.hooks.entry import deployment_events_handler, hook_handler  # noqa: PLC0415
         from bluegreen.rds.entry import RdsFunction, rds_handler  # noqa: PLC0415
 
         doors: dict[str, Callable[[], Handler]] = {
@@ -148,7 +148,7 @@ class Demo:
 
     def show_stacks(self, title: str) -> StatusReport:
         """Both stacks side by side, read from the emulator the way ``bluegreen status`` reads AWS."""
-        from bluegreen.entry import runtime  # noqa: PLC0415 - after the environment is set
+        from bluegreen.hooks.entry import runtime  # noqa: PLC0415 - after the environment is set
         from bluegreen.status import collect_status  # noqa: PLC0415
 
         rt = runtime()
@@ -160,7 +160,7 @@ class Demo:
     @contextmanager
     def _steps(self) -> Iterator[None]:
         """Show every step event a handler sends while the block runs (the hooks' ``entry.listeners``)."""
-        from bluegreen import entry  # noqa: PLC0415
+        from bluegreen.hooks import entry  # noqa: PLC0415
 
         with render.Progress(self.console, []) as progress:
             entry.listeners.append(progress.event)
@@ -208,7 +208,7 @@ class Demo:
         self.hook("before_allow_traffic", deployment, "prepare")
         released: threading.Timer | None = None
         if busy_reader:
-            from bluegreen.entry import runtime  # noqa: PLC0415
+            from bluegreen.hooks.entry import runtime  # noqa: PLC0415
 
             record = runtime().store.get("orders")
             old = (record.live if record else StackReference.A).value
@@ -288,7 +288,7 @@ class Demo:
 
     def new_reader(self) -> None:
         """Aurora auto scaling adds a reader to the live cluster; the RDS handlers tag it and turn PI on."""
-        from bluegreen.entry import runtime  # noqa: PLC0415
+        from bluegreen.hooks.entry import runtime  # noqa: PLC0415
 
         live = runtime().store.get("orders")
         cluster = self.world.names[live.live.value if live else "a"]["cluster"]

@@ -299,7 +299,7 @@ def _forget_sessions() -> None:
     with bluegreen.aws._lock:
         bluegreen.aws._default_session = None
     boto3.DEFAULT_SESSION = None
-    for module in ("bluegreen.entry", "bluegreen.rds.entry"):
+    for module in ("bluegreen.hooks.entry", "bluegreen.rds.entry"):
         loaded = sys.modules.get(module)
         if loaded is not None:
             loaded.reset_runtime()

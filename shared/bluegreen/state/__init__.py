@@ -8,7 +8,7 @@ One DynamoDB table (``BLUEGREEN_STATE_TABLE``), partition key ``application``; s
 * :mod:`~bluegreen.state.store` — :class:`StateStore`: the record's conditional DynamoDB writes
   (``begin``, ``flip``, ``finish`` …), each deciding by those rules;
 * :mod:`~bluegreen.state.items` — the other items: hook reports (:func:`report_key`, :data:`REPORT_TTL`,
-  the requests on them) and where the lease (:mod:`bluegreen.lease`) sits;
+  the requests on them) and where the lease (:mod:`bluegreen.hooks.lease`) sits;
 * :mod:`~bluegreen.state.table` — what every item shares: :data:`TABLE_ENV`, the client, key checks,
   refused conditions (``ALL_OLD``) and a missing table as ``LookupError``.
 

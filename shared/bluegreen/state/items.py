@@ -4,7 +4,7 @@
   ``at``, ``started_at`` (the first start of the hook execution, epoch seconds) and ``expires_at``
   (epoch seconds, :data:`REPORT_TTL` on; the template enables TTL on it), so the record never grows
   with them.
-* **The lease**, key ``X#lease`` (:mod:`bluegreen.lease`, which writes it with
+* **The lease**, key ``X#lease`` (:mod:`bluegreen.hooks.lease`, which writes it with
   :attr:`~bluegreen.state.table.Table.client`): one runner at a time per application.
 
 Decision made here, where nothing else fixed it: a report's first status wins. ``record_report``

@@ -45,7 +45,7 @@ Decisions made here, where nothing else fixed them:
   ``finished_at`` and appends one history entry; finishing again with the same phase returns the
   record unchanged, with another phase it is a conflict.
 * ``begin`` with a new id replaces the previous deployment only once it has ended (``finish``); one
-  still in flight raises :class:`StateConflict` and nothing is written — :mod:`bluegreen.decide`
+  still in flight raises :class:`StateConflict` and nothing is written — :mod:`bluegreen.hooks.decide`
   settles an ended one first, and refuses while CodeDeploy still runs it. It also refuses an id that
   is already in the history (a very late duplicate BeforeAllowTraffic must not hijack the record;
   only the newest :data:`HISTORY_LIMIT` are remembered). ``initial_live`` is used only when the

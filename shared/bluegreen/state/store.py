@@ -9,7 +9,7 @@ condition that what they read still holds, re-deciding from the returned item wh
 got there first (at most :data:`_ROUNDS` times, then :class:`~bluegreen.state.record.StateConflict`).
 
 The same store reads and writes the hook report items (:class:`~bluegreen.state.items.ReportItems`)
-and hands its client to the lease (:mod:`bluegreen.lease`); the table and its keys are
+and hands its client to the lease (:mod:`bluegreen.hooks.lease`); the table and its keys are
 :mod:`bluegreen.state.table`.
 """
 

@@ -83,7 +83,7 @@ class Clock:
 class Fence:
     """The guard of destructive steps: deployment D in flight in one of ``phases``, the step's stack not live.
 
-    The runner holds the application's lease (:mod:`bluegreen.lease`), so no other runner changes the
+    The runner holds the application's lease (:mod:`bluegreen.hooks.lease`), so no other runner changes the
     record meanwhile: the engine calls :meth:`wave` once for each batch of destructive steps it starts
     together, which reads the record once (a strongly consistent ``GetItem``) and checks every step
     of the batch; each step's own call (:meth:`__call__`) then checks against that read. Called for a

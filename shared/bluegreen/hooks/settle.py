@@ -1,6 +1,6 @@
 """Settling a deployment that CodeDeploy ended: its replacement put back, or its retire finished.
 
-:func:`run_settle` carries out a :class:`~bluegreen.decide.Settle` (see :mod:`bluegreen.decide` for
+:func:`run_settle` carries out a :class:`~bluegreen.hooks.decide.Settle` (see :mod:`bluegreen.hooks.decide` for
 when one is decided), on the plan kept with the deployment's record:
 
 - **undo-prepare** (the deployment ended ``preparing``/``prepared``, or its prepare failed): the
@@ -9,7 +9,7 @@ when one is decided), on the plan kept with the deployment's record:
   replacement must not be live — then its Aurora clusters (``on_retire: stop``) are stopped as a
   retire stops them (a cluster still starting is waited for), and the deployment is marked settled.
 - **put-back** (it ended ``flipped``, or its retire failed): the record is flipped back first (live :=
-  the old stack; a write that fails raises :class:`~bluegreen.runs.MustRetry`), then every retire
+  the old stack; a write that fails raises :class:`~bluegreen.hooks.runs.MustRetry`), then every retire
   step's undo runs on the old stack (re-enabled, consumers re-registered, clusters started again),
   the deployment ends ``rolled-back``, and then its replacement is retired as above.
 - **complete** (it succeeded while the record says ``flipped``: a retire whose last write was lost):
@@ -27,10 +27,10 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bluegreen.decide import Settle, SettleHow
 from bluegreen.engine import Engine, RunResult, RunStatus, Step, reversed_steps
 from bluegreen.flows import cluster_stops, prepare_steps, retire_steps
-from bluegreen.runs import Clock, EventSink, Handover, MustRetry, fence, run_undo, settle_waits
+from bluegreen.hooks.decide import Settle, SettleHow
+from bluegreen.hooks.runs import Clock, EventSink, Handover, MustRetry, fence, run_undo, settle_waits
 from bluegreen.state import LiveRecord, Phase, StateConflict
 
 if TYPE_CHECKING:

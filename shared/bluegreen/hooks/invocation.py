@@ -14,7 +14,7 @@ against the live-stack record, and reports exactly one status for the hook execu
 
 :func:`run_flow` runs either flow by hand, outside CodeDeploy (``bluegreen run``): the same steps and
 record writes, no report, waits polled in process. The runs themselves, their fencing and what each
-failure puts back, are in :mod:`bluegreen.runs`.
+failure puts back, are in :mod:`bluegreen.hooks.runs`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from bluegreen.aws import make_client
-from bluegreen.decide import Act, Decision, Intent, decide, decide_by_hand, status_needed
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
-from bluegreen.lease import Lease, LeaseHeld, new_token
+from bluegreen.hooks.decide import Act, Decision, Intent, decide, decide_by_hand, status_needed
+from bluegreen.hooks.lease import Lease, LeaseHeld, new_token
+from bluegreen.hooks.runs import Clock, Handover, MustRetry, run_prepare, run_retire
+from bluegreen.hooks.settle import run_settle
 from bluegreen.plan import PlanError
-from bluegreen.runs import Clock, Handover, MustRetry, run_prepare, run_retire
 from bluegreen.runtime import DEADLINE_ENV, PROGRESS_KEY, Flow, HookRequest, HookResult, Runtime, Scope
-from bluegreen.settle import run_settle
 from bluegreen.state import LiveRecord, StateConflict
 from bluegreen.tools.codedeploy import (
     PREPARE_EVENTS,
@@ -104,7 +104,7 @@ def decide_for(
     """Read the record (and, when needed, CodeDeploy's view of the other deployment on it) and decide.
 
     What the hooks, ``bluegreen run`` and the dry run call: the same reads, the same pure
-    :func:`~bluegreen.decide.decide`. ``record`` is the record when the caller has read it already;
+    :func:`~bluegreen.hooks.decide.decide`. ``record`` is the record when the caller has read it already;
     ``ask`` asks CodeDeploy about another deployment (default: ``GetDeployment``). Returns the decision
     and the record it was taken on.
     """

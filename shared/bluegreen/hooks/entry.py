@@ -13,9 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen.deployment_events import handle_state_change
 from bluegreen.engine import StepEvent, StepEventKind
-from bluegreen.hooks import Flow, HookRequest, Runtime, handle, lambda_reinvoker
+from bluegreen.hooks.events import handle_state_change
+from bluegreen.hooks.invocation import Flow, HookRequest, Runtime, handle, lambda_reinvoker
 from bluegreen.observability import logger, metrics
 from bluegreen.runtime import WarmRuntime
 

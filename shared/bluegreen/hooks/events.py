@@ -6,10 +6,10 @@ rule of the template sends its "CodeDeploy Deployment State-change Notification"
 FAILURE, STOP, SUCCESS) to the ``<stack>-deployment-events`` function, which calls
 :func:`handle_state_change`:
 
-- For the deployment on record with that id, :func:`bluegreen.decide.decide` says what settles it:
+- For the deployment on record with that id, :func:`bluegreen.hooks.decide.decide` says what settles it:
   FAILURE or STOP while ``preparing``/``prepared`` → the replacement back to retired; while
   ``flipped`` (or after a failed retire) → the old stack put back and live, then the replacement
-  retired; SUCCESS while ``flipped`` → the retire finished. :func:`bluegreen.settle.run_settle` does it.
+  retired; SUCCESS while ``flipped`` → the retire finished. :func:`bluegreen.hooks.settle.run_settle` does it.
 - Any other deployment id, a deployment already settled, or a state that needs nothing: nothing
   happens (EventBridge may deliver an event twice, or late).
 - A failure after the retire had finished cannot be put back (the old stack is retired): it raises
@@ -34,10 +34,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bluegreen.decide import Act, Intent, decide
 from bluegreen.engine import RunStatus, StepEvent
-from bluegreen.lease import Lease, new_token
-from bluegreen.runs import Clock
+from bluegreen.hooks.decide import Act, Intent, decide
+from bluegreen.hooks.lease import Lease, new_token
+from bluegreen.hooks.runs import Clock
 
 if TYPE_CHECKING:
     from bluegreen.runtime import Runtime
@@ -179,7 +179,7 @@ def handle_state_change(
         record, decision = decided()  # again, under the lease: a hook may have settled it meanwhile
         if decision.settle is None:
             return EventResult(change.deployment_id, change.state, "nothing", decision.reason)
-        from bluegreen.settle import run_settle  # noqa: PLC0415 - with the flows it runs
+        from bluegreen.hooks.settle import run_settle  # noqa: PLC0415 - with the flows it runs
 
         clock = Clock(first_started=first_seen, deadline_minutes=DEADLINE_MINUTES, time_left=time_left, now=now)
         result, message = run_settle(

@@ -1,0 +1,56 @@
+"""The hook family: everything the CodeDeploy hooks and the deployment-events function do, by room.
+
+- :mod:`~bluegreen.hooks.invocation`: one hook invocation end to end (:func:`handle`), and a flow
+  run by hand (:func:`run_flow`). Its names are importable from here.
+- :mod:`~bluegreen.hooks.entry`: the Powertools wrapper the Lambda handlers use.
+- :mod:`~bluegreen.hooks.decide`: every decision, as one pure function (no AWS).
+- :mod:`~bluegreen.hooks.runs`: prepare and retire against the live-stack record: fencing, and what
+  each failure puts back.
+- :mod:`~bluegreen.hooks.settle`: settling a deployment that CodeDeploy ended.
+- :mod:`~bluegreen.hooks.events`: CodeDeploy's state-change events (the deployment-events function).
+- :mod:`~bluegreen.hooks.lease`: one runner at a time per application.
+
+The types they share (:class:`~bluegreen.runtime.Runtime`, :class:`~bluegreen.runtime.HookRequest`,
+:class:`~bluegreen.runtime.Flow`…) are in :mod:`bluegreen.runtime`, so no room imports another to
+know them. The rooms import :mod:`~bluegreen.hooks.invocation`, never this package's names.
+"""
+
+from bluegreen.hooks.invocation import (
+    DEADLINE_ENV,
+    HANDOVER_GRACE_SECONDS,
+    HANDOVER_SECONDS,
+    LEASE_POLL_SECONDS,
+    LEASE_WAIT_SECONDS,
+    PROGRESS_KEY,
+    Flow,
+    HookRequest,
+    HookResult,
+    Reinvoker,
+    Runtime,
+    Scope,
+    decide_for,
+    handle,
+    lambda_reinvoker,
+    run_flow,
+    settle_by_hand,
+)
+
+__all__ = [
+    "DEADLINE_ENV",
+    "HANDOVER_GRACE_SECONDS",
+    "HANDOVER_SECONDS",
+    "LEASE_POLL_SECONDS",
+    "LEASE_WAIT_SECONDS",
+    "PROGRESS_KEY",
+    "Flow",
+    "HookRequest",
+    "HookResult",
+    "Reinvoker",
+    "Runtime",
+    "Scope",
+    "decide_for",
+    "handle",
+    "lambda_reinvoker",
+    "run_flow",
+    "settle_by_hand",
+]
