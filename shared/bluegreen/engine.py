@@ -67,6 +67,8 @@ class Step:
     ``destructive`` marks a step that disables, stops, purges or deletes: the engine's guard refuses
     to run it against the live stack. ``irreversible`` marks a step whose effect cannot be undone
     (a purge, a deletion). ``calls`` describes the AWS calls the step makes, for the dry run.
+    ``bound`` is how many seconds the step may stay pending in one run (a Lambda mapping that stays
+    in transition); past it the step fails, naming the bound. Without one, only the deadline bounds it.
     """
 
     id: str
@@ -80,6 +82,7 @@ class Step:
     irreversible: bool = False
     undo: UndoAction | None = None
     undo_calls: tuple[str, ...] = ()
+    bound: float | None = None
 
 
 class StepEventKind(StrEnum):
@@ -311,6 +314,7 @@ class _Run:
         self.ready: list[str] = []
         self.waiting: dict[str, float] = {}
         self.polls: dict[str, int] = {}
+        self.pending_since: dict[str, float] = {}
         self.running: dict[Future[tuple[StepOutcome, float]], str] = {}
         self.failed = False
         self.short_of_time = False
@@ -414,6 +418,12 @@ class _Run:
                 self.waiting[node] = engine.clock() + min(engine.poll_max, max(0.0, status.seconds))
                 engine._emit(step, StepEventKind.PENDING, seconds)
             elif status is PENDING:
+                since = self.pending_since.setdefault(node, engine.clock() - seconds)
+                if step.bound is not None and engine.clock() - since >= step.bound:
+                    self._fail(
+                        step, f"still pending after {engine.clock() - since:.0f} s: past its bound of {step.bound:g} s"
+                    )
+                    continue
                 self.polls[node] = self.polls.get(node, 0) + 1
                 delay = min(engine.poll_max, engine.poll_initial * 2 ** min(self.polls[node] - 1, 16))
                 self.waiting[node] = engine.clock() + delay

@@ -143,7 +143,7 @@ def prepare_steps(plan: Plan, box: Toolbox, replacement: StackReference) -> list
     for switch in switches(plan, box, r):
         phased.append(Phased("enable", Step(
             f"{switch.id}.enable", f"enable {switch.what}", switch.service, r, _outcome(switch.on),
-            calls=switch.on_calls, undo=switch.off, undo_calls=switch.off_calls,
+            calls=switch.on_calls, undo=switch.off, undo_calls=switch.off_calls, bound=switch.bound,
         )))  # fmt: skip
     gates: dict[str, list[str]] = {phase: [] for phase in PREPARE_PHASES}
     steps: list[Step] = []
@@ -196,7 +196,7 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference, waits: SettleWai
         steps.append(Step(
             f"{switch.id}.disable", f"disable {switch.what}", switch.service, o, _outcome(switch.off),
             depends_on=tuple(step.id for step in after), destructive=True,
-            calls=switch.off_calls, undo=switch.on, undo_calls=switch.on_calls,
+            calls=switch.off_calls, undo=switch.on, undo_calls=switch.on_calls, bound=switch.bound,
         ))  # fmt: skip
     steps.extend(settle[1:])
     phased = _phased(plan, box, o, retire=True)

@@ -111,6 +111,34 @@ def test_pending_steps_are_polled_with_backoff_until_done() -> None:
     assert clock.now == 5 + 8 + 8  # 5, then doubled but capped at 8
 
 
+def test_a_step_pending_past_its_own_bound_fails_naming_it_while_others_wait_on() -> None:
+    clock = FakeClock()
+    polls = {"bounded": 0, "free": 0}
+
+    def pending(name: str):  # type: ignore[no-untyped-def]
+        def run() -> StepStatus:
+            polls[name] += 1
+            return PENDING
+
+        return run
+
+    steps = [step("bounded", pending("bounded"), bound=20), step("free", pending("free"))]
+    result = Engine(steps, clock=clock, sleep=clock.sleep, poll_initial=5, poll_max=8).run()
+    assert result.status is RunStatus.FAILED
+    assert result.errors == {"bounded": "still pending after 21 s: past its bound of 20 s"}
+    assert clock.now == 21  # polled at 0, 5, 13, 21: the poll at 21 is past the bound
+    assert polls["bounded"] == 4
+
+
+def test_without_a_bound_only_the_deadline_ends_a_wait() -> None:
+    clock = FakeClock()
+    steps = [step("wait", lambda: PENDING)]
+    engine = Engine(steps, clock=clock, sleep=clock.sleep, deadline_left=lambda: 500 - clock.now, poll_initial=5)
+    result = engine.run()
+    assert result.status is RunStatus.FAILED and result.errors == {}
+    assert "deadline" in (result.reason or "") and clock.now > 100
+
+
 def test_low_remaining_time_hands_over_to_a_reinvocation() -> None:
     clock = FakeClock()
     ran: list[str] = []

@@ -224,3 +224,23 @@ def test_the_two_windows_must_fit_in_the_deadline_when_there_are_subscriptions()
     assert [path for path, _ in caught.value.problems] == ["plan.deadline_minutes"]
     assert _plan(deadline_minutes=20, sns=None).deadline_minutes == 20  # no subscriptions, no windows
     assert _plan(deadline_minutes=20, settle_minutes=9.5).settle_minutes == 9.5
+
+
+# ------------------------------------------------------------------------------ waits of the engine
+
+
+def test_mapping_steps_are_bounded_waits_and_nothing_else_is() -> None:
+    """A mapping in transition is a pending step with its own bound (MAPPING_BOUND_SECONDS), not a tool's sleep."""
+    from bluegreen.services.lambda_ import MAPPING_BOUND_SECONDS  # noqa: PLC0415
+
+    plan = _plan()
+    box = Toolbox(plan, region=REGION)
+    steps = [*prepare_steps(plan, box, B), *retire_steps(plan, box, A)]
+    bounded = {step.id for step in steps if step.bound is not None}
+    assert bounded == {
+        "lambda[0].mappings.enable",
+        "lambda[0].mappings.disable",
+        "kinesis[0].map",
+        "kinesis[0].unmap",
+    }
+    assert {step.bound for step in steps if step.bound is not None} == {MAPPING_BOUND_SECONDS}

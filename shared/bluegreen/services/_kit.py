@@ -98,7 +98,7 @@ class Switch:
 
     ``settles``: turning it on or off takes time to apply everywhere (an SNS filter policy), so the
     retire turns it off only after the settle window and the stack's other switches only after the
-    drain window.
+    drain window. ``bound``: how long its steps may stay pending (see :class:`~bluegreen.engine.Step`).
     """
 
     id: str
@@ -109,6 +109,7 @@ class Switch:
     on_calls: tuple[str, ...]
     off_calls: tuple[str, ...]
     settles: bool = False
+    bound: float | None = None
 
 
 @dataclass(frozen=True)

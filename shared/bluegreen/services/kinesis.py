@@ -17,7 +17,7 @@ from bluegreen.reading.fields import _Checker, _copy, _join, _mapping, _opt_text
 from bluegreen.reading.names import _ARN, _arn_problem, _base_name, _check_consumer, _check_function, _check_stream_arn
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.services._kit import Claim, Phased, Reading, Row, Service, ToolSource, done, mode_of, pick
-from bluegreen.services.lambda_ import mapping_rows, polled
+from bluegreen.services.lambda_ import MAPPING_BOUND_SECONDS, mapping_rows, polled
 
 if TYPE_CHECKING:
     import boto3
@@ -256,7 +256,7 @@ def prepare(entry: KinesisEntry, index: int, box: ToolSource, stack: StackRefere
             polled(lambda: remap(entry, index, box, stack)), depends_on=(f"kinesis[{index}].register",),
             calls=(f"lambda:ListEventSourceMappings {fn}", f"lambda:CreateEventSourceMapping {fn} <- {consumer}"),
             undo=polled(lambda: unmap(entry, index, box, stack)),
-            undo_calls=(f"lambda:DeleteEventSourceMapping {fn}",),
+            undo_calls=(f"lambda:DeleteEventSourceMapping {fn}",), bound=MAPPING_BOUND_SECONDS,
         ), gate=False))  # fmt: skip
     return found
 
@@ -274,7 +274,7 @@ def retire(entry: KinesisEntry, index: int, box: ToolSource, stack: StackReferen
             polled(lambda: unmap(entry, index, box, stack)), destructive=True,
             calls=(f"lambda:ListEventSourceMappings {fn}", "lambda:DeleteEventSourceMapping"),
             undo=polled(lambda: remap(entry, index, box, stack)),
-            undo_calls=(f"lambda:CreateEventSourceMapping {fn} <- {consumer}",),
+            undo_calls=(f"lambda:CreateEventSourceMapping {fn} <- {consumer}",), bound=MAPPING_BOUND_SECONDS,
         )))  # fmt: skip
         before_deregister = (f"kinesis[{index}].unmap",)
     found.append(Phased("irreversible", Step(

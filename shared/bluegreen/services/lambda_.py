@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
     from bluegreen.tools.lambda_ import LambdaConfig, LambdaTools
 
+#: How long a flow's step waits for a mapping in transition (Lambda answers ``ResourceInUseException``
+#: while a mapping is Creating, Enabling, Disabling or Updating) before it fails; the engine polls it
+#: meanwhile (5 s, doubling up to 30 s). Lambda gives no figure; transitions take seconds to a minute.
+MAPPING_BOUND_SECONDS = 300.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class LambdaEntry:
@@ -111,6 +116,7 @@ def switches(entry: LambdaEntry, index: int, box: ToolSource, stack: StackRefere
             polled(lambda: lam.disable_event_mapping(stack, **once)),
             (f"lambda:ListEventSourceMappings {fn}", "lambda:UpdateEventSourceMapping Enabled=true (each)"),
             (f"lambda:ListEventSourceMappings {fn}", "lambda:UpdateEventSourceMapping Enabled=false (each)"),
+            bound=MAPPING_BOUND_SECONDS,
         ),
         Switch(
             f"lambda[{index}].rules", "lambda", f"EventBridge rules targeting {fn}",
