@@ -19,7 +19,7 @@ from bluegreen.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND
 from bluegreen.engine import Step, reversed_steps, waves
 from bluegreen.flows import prepare_steps, retire_steps
 from bluegreen.hooks import Flow, Runtime, decide_for
-from bluegreen.hooks.decide import Act, SettleHow, decide_by_hand
+from bluegreen.hooks.decide import Act, Settle, SettleHow, decide_by_hand
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
 
@@ -48,6 +48,7 @@ class FlowPlan:
     decision: str | None = None
     settle: str | None = None
     settle_steps: list[Step] = field(default_factory=list)
+    settle_writes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view: ``waves`` is a list of waves, each a list of steps that run in parallel."""
@@ -61,7 +62,11 @@ class FlowPlan:
             "new_live": self.new_live.value if self.new_live else None,
             "refused": self.refusal,
             "decision": self.decision,
-            "settle": {"what": self.settle, "waves": [[_step_dict(s) for s in w] for w in waves(self.settle_steps)]}
+            "settle": {
+                "what": self.settle,
+                "waves": [[_step_dict(s) for s in w] for w in waves(self.settle_steps)],
+                "record": self.settle_writes,
+            }
             if self.settle
             else None,
             "record_before": self.record_before,
@@ -142,6 +147,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
             f"{decision.settle.how.value} of deployment {decision.settle.deployment_id}: {decision.settle.reason}"
         )
         fp.settle_steps = settle_steps(runtime, record, decision.settle)
+        fp.settle_writes = settle_writes(plan.application, record, decision.settle)
         if decision.settle.how is SettleHow.PUT_BACK and record.phase is Phase.FLIPPED:
             live = fp.live = record.live.partner
     act = decision.act
@@ -178,8 +184,28 @@ def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str
 
         fp.settle = f"{decision.settle.how.value} of deployment {d}: {decision.settle.reason}"
         fp.settle_steps = settle_steps(runtime, record, decision.settle)
+        fp.settle_writes = settle_writes(runtime.plan.application, record, decision.settle)
         fp.target = record.replacement
     return fp
+
+
+def settle_writes(app: str, record: LiveRecord, settle: Settle) -> list[str]:
+    """The record writes :func:`bluegreen.hooks.settle.run_settle` makes for ``settle``, in order.
+
+    A completed retire is finished ``retired``. A put-back flips a flipped record back first, and
+    either settle finishes an unfinished deployment ``rolled-back``, then marks it settled once the
+    replacement is back to retired.
+    """
+    d = settle.deployment_id
+    if settle.how is SettleHow.COMPLETE:
+        return [f"dynamodb:UpdateItem {app}: deployment {d} retired (+ history)"]
+    writes = []
+    if settle.how is SettleHow.PUT_BACK and record.phase is Phase.FLIPPED:
+        writes.append(f"dynamodb:UpdateItem {app}: live {record.live} → {record.live.partner} (flipped back)")
+    if record.finished_at is None:
+        writes.append(f"dynamodb:UpdateItem {app}: deployment {d} rolled-back (+ history)")
+    writes.append(f"dynamodb:UpdateItem {app}: deployment {d} settled (its replacement back to retired)")
+    return writes
 
 
 def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act, live: StackReference) -> None:
@@ -192,6 +218,7 @@ def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act
     fp.target = target
     if act is Act.RESUME_PUT_BACK:
         fp.steps = reversed_steps(steps, [s.id for s in steps], destructive=True)
+        fp.record_after.append(f"dynamodb:UpdateItem {app}: deployment {d} settled (its replacement back to retired)")
         fp.notes.append(f"the prepare of {d} failed earlier: its put-back of stack {target} is finished, then Failed")
         return
     if resumed:
@@ -223,6 +250,7 @@ def _plan_retire(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act:
     if act is Act.RESUME_PUT_BACK:
         steps = retire_steps(scope.plan, scope.box, live)
         fp.target, fp.steps = live, reversed_steps(steps, [s.id for s in steps])
+        fp.record_after.append(f"dynamodb:UpdateItem {app}: deployment {d} rolled-back (+ history)")
         fp.notes.append(f"the retire of {d} failed earlier: stack {live} is live again and its put-back is finished")
         return
     old = live if record.phase is Phase.PREPARED else live.partner

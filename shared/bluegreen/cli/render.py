@@ -140,6 +140,8 @@ def render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
     if fp.settle:
         console.print(f"[bold]first, settle[/] {esc(fp.settle)}")
         print_waves(console, fp.settle_steps, "settle wave")
+        for write in fp.settle_writes:
+            console.print(f"  [cyan]record[/]  {esc(write)}")
     for write in fp.record_before:
         console.print(f"  [cyan]record[/]  {esc(write)}")
     print_waves(console, fp.steps, "wave")
