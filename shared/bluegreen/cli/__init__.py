@@ -68,6 +68,8 @@ The package, by part:
 - :mod:`bluegreen.cli.setup` — the session, the plan, the regions, the state table: the runtime;
 - :mod:`bluegreen.cli.dryrun` — the dry run (:func:`plan_flow`, :class:`FlowPlan`);
 - :mod:`bluegreen.cli.render` — what the terminal shows (rich), shared with the demo;
+- :mod:`bluegreen.cli.demo` — ``bluegreen demo``: whole deployments on the embedded emulator
+  (:mod:`bluegreen.local`), shown step by step;
 - :mod:`bluegreen.cli.errors` — the exit codes and the one-line errors.
 
 This package imports rich (the ``cli`` extra) only inside functions; the Lambda layer never imports it.

@@ -147,7 +147,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     # bluegreen.local needs the emulator extra (moto); imported only for these two commands.
-    demo = importlib.import_module("bluegreen.local.demo")
+    demo = importlib.import_module("bluegreen.cli.demo")
     return int(demo.run_demo())
 
 

@@ -9,6 +9,7 @@
   (event source mappings, async invokes), :mod:`~bluegreen.local.busy`,
   :mod:`~bluegreen.local.propagation`; :mod:`~bluegreen.local.patching` (a patch as data).
 
-Importing this package imports nothing else: only ``emulator``, ``shim`` and its parts need moto (the
-``local`` extra), and the Lambda functions never import any of it.
+The demo that runs in it is :mod:`bluegreen.cli.demo`. Importing this package imports nothing else:
+only ``emulator``, ``shim`` and its parts need moto (the ``local`` extra), and the Lambda functions
+never import any of it.
 """
