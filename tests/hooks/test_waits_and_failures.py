@@ -161,7 +161,7 @@ def test_a_mapping_in_transition_is_a_wait_of_the_engine_not_a_sleep_in_the_tool
     def no_sleep(seconds: float) -> None:
         raise AssertionError(f"a tool slept {seconds} s inside a flow")
 
-    monkeypatch.setattr("bluegreen.tools.lambda_.time.sleep", no_sleep)
+    monkeypatch.setattr("bluegreen.tools._lambda_mappings.time.sleep", no_sleep)
     for flow in (Flow.PREPARE, Flow.RETIRE):
         rule = harness.faults.arm("UpdateEventSourceMapping", code="ResourceInUseException", status=400)
         result = harness.run(flow, "d-1")

@@ -16,16 +16,20 @@ cost is one more ``ListEventSourceMappings`` per listing on AWS; nothing else ch
 ``EventSourceArn`` instead would need every source known in advance, and listing everything and
 filtering on ``FunctionArn`` reads every mapping of the region (and moto reports a mapping of an alias
 with the version's ARN).
+
+:class:`LambdaTools` is the whole public tool: it finds the function, checks its arguments and raises
+the errors below. The AWS calls are in private rooms of their own: :mod:`~bluegreen.tools._lambda_mappings`
+(event-source mappings: listing and merging, the state, switching and deleting one with its retries),
+:mod:`~bluegreen.tools._lambda_rules` (EventBridge rules by target, describe, switch) and
+:mod:`~bluegreen.tools._lambda_metrics` (the latest metrics from CloudWatch).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
@@ -33,36 +37,27 @@ from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
 from bluegreen.refs import StackReference, as_ref
+from bluegreen.tools import _lambda_mappings, _lambda_metrics, _lambda_rules
 from bluegreen.tools._base import AwsConfig, BaseTools
+from bluegreen.tools._lambda_mappings import MAPPING_OFF as _MAPPING_OFF  # noqa: F401 - importable here as before
+from bluegreen.tools._lambda_mappings import MAPPING_ON as _MAPPING_ON  # noqa: F401 - importable here as before
+from bluegreen.tools._lambda_mappings import plain as _plain
+from bluegreen.tools._lambda_metrics import LAMBDA_METRICS as LAMBDA_METRICS  # noqa: PLC0414
+from bluegreen.tools._lambda_metrics import METRICS_PERIOD_SECONDS as METRICS_PERIOD_SECONDS  # noqa: PLC0414
+from bluegreen.tools._lambda_metrics import METRICS_WINDOW as METRICS_WINDOW  # noqa: PLC0414
+from bluegreen.tools._lambda_rules import DEFAULT_EVENT_BUS as DEFAULT_EVENT_BUS  # noqa: PLC0414
+from bluegreen.tools._lambda_rules import RULE_OFF as _RULE_OFF  # noqa: F401 - importable here as before
+from bluegreen.tools._lambda_rules import RULE_ON as _RULE_ON  # noqa: F401 - importable here as before
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDataQueryTypeDef, MetricStatTypeDef
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
 
 logger = logging.getLogger(__name__)
 
-#: The metrics :meth:`LambdaTools.get_latest_metrics` reads (namespace ``AWS/Lambda``), each with its statistic.
-LAMBDA_METRICS: tuple[tuple[str, str], ...] = (
-    ("IteratorAge", "Maximum"),
-    ("Errors", "Sum"),
-    ("ConcurrentExecutions", "Maximum"),
-    ("Invocations", "Sum"),
-    ("Duration", "Average"),
-    ("Throttles", "Sum"),
-)
-#: How far back :meth:`LambdaTools.get_latest_metrics` looks, and the period of its data points.
-METRICS_WINDOW = timedelta(minutes=5)
-METRICS_PERIOD_SECONDS = 60
-
-DEFAULT_EVENT_BUS = "default"
 #: Guards the function-ARN cache kept on each Lambda client (shared by every tool and thread using it).
 _ARN_LOCK = threading.Lock()
-_MAPPING_ON = frozenset({"Enabled", "Enabling"})
-_MAPPING_OFF = frozenset({"Disabled", "Disabling"})
-_RULE_ON = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"})
-_RULE_OFF = frozenset({"DISABLED"})
 
 
 class MappingBusyError(RuntimeError):
@@ -244,25 +239,13 @@ class LambdaTools(BaseTools[LambdaConfig]):
         (``ResourceInUseException``) is retried as in :meth:`enable_event_mapping`.
         """
         _check_attempts(retry_attempts)
-        for attempt in range(1, retry_attempts + 1):
-            try:
-                self._lambda.delete_event_source_mapping(UUID=uuid)
-                return
-            except ClientError as error:
-                code = error_code(error)
-                if code == "ResourceNotFoundException":
-                    return
-                if code != "ResourceInUseException":
-                    raise
-                state = self._mapping_state(uuid)
-                if state in (None, "Deleting"):
-                    return
-                if attempt == retry_attempts:
-                    raise MappingBusyError(
-                        f"event-source mapping {uuid} could not be deleted: still in transition "
-                        f"(State={state}) after {retry_attempts} attempts"
-                    ) from error
-            time.sleep(retry_delay)
+        refused = _lambda_mappings.delete_mapping(self._lambda, uuid, delay=retry_delay, attempts=retry_attempts)
+        if refused is not None:
+            error, state = refused
+            raise MappingBusyError(
+                f"event-source mapping {uuid} could not be deleted: still in transition "
+                f"(State={state}) after {retry_attempts} attempts"
+            ) from error
 
     # -- EventBridge rules ----------------------------------------------------------------------
 
@@ -272,17 +255,11 @@ class LambdaTools(BaseTools[LambdaConfig]):
         Every page of ``ListRuleNamesByTarget``; a bus that does not exist raises ``LookupError`` naming it.
         """
         target = self.target_arn(ref)
-        rules: list[RuleRef] = []
-        for bus in self.config.event_bus_names:
-            paginator = self._events.get_paginator("list_rule_names_by_target")
-            try:
-                for page in paginator.paginate(TargetArn=target, EventBusName=bus):
-                    rules.extend(RuleRef(name, bus) for name in page.get("RuleNames", []))
-            except ClientError as error:
-                if error_code(error) == "ResourceNotFoundException":
-                    raise LookupError(f"EventBridge bus {bus!r} not found in {self.config.region}") from error
-                raise
-        return rules
+        return [
+            RuleRef(name, bus)
+            for bus in self.config.event_bus_names
+            for name in _lambda_rules.rule_names(self._events, target, bus, region=self.config.region)
+        ]
 
     def describe_rules(self, ref: StackReference | str) -> list[dict[str, Any]]:
         """``DescribeRule`` of every rule :meth:`list_rules` finds (``Name``, ``EventBusName``, ``State``…)."""
@@ -351,144 +328,45 @@ class LambdaTools(BaseTools[LambdaConfig]):
         ``FunctionName``, plus ``Resource`` = ``name:alias`` when ``alias`` is set. Metrics with no data
         in the window are left out.
         """
-        name = self.function_name(ref)
-        dimensions: list[DimensionTypeDef] = [{"Name": "FunctionName", "Value": name}]
-        if self.config.alias:
-            dimensions.append({"Name": "Resource", "Value": f"{name}:{self.config.alias}"})
-        by_id = {metric.lower(): (metric, stat) for metric, stat in LAMBDA_METRICS}
-        queries: list[MetricDataQueryTypeDef] = []
-        for query_id, (metric, stat) in by_id.items():
-            metric_stat: MetricStatTypeDef = {
-                "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
-                "Period": METRICS_PERIOD_SECONDS,
-                "Stat": stat,
-            }
-            queries.append({"Id": query_id, "MetricStat": metric_stat, "ReturnData": True})
-        end = datetime.now(UTC)
-        paginator = self._cloudwatch.get_paginator("get_metric_data")
-        latest: dict[str, LatestMetric] = {}
-        pages = paginator.paginate(
-            MetricDataQueries=queries, StartTime=end - METRICS_WINDOW, EndTime=end, ScanBy="TimestampDescending"
-        )
-        for page in pages:
-            for result in page.get("MetricDataResults", []):
-                known = by_id.get(result.get("Id", ""))
-                if known is None:
-                    continue
-                metric, stat = known
-                for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
-                    seen = latest.get(metric)
-                    if seen is None or stamp > seen.latest_metric_timestamp:
-                        latest[metric] = LatestMetric(stamp, float(value), stat)
-        return latest
+        points = _lambda_metrics.latest_points(self._cloudwatch, self.function_name(ref), self.config.alias)
+        return {metric: LatestMetric(*point) for metric, point in points.items()}
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _mappings(self, function: str, event_source_arn: str | None = None) -> list[dict[str, Any]]:
-        paginator = self._lambda.get_paginator("list_event_source_mappings")
-        pages = (
-            paginator.paginate(FunctionName=function, EventSourceArn=event_source_arn)
-            if event_source_arn
-            else paginator.paginate(FunctionName=function)
-        )
-        return [_plain(mapping) for page in pages for mapping in page.get("EventSourceMappings", [])]
-
     def _mappings_of(self, ref: StackReference | str, event_source_arn: str | None = None) -> list[dict[str, Any]]:
         """The stack's mappings listed by target ARN and by target name, merged by UUID (see the module docstring)."""
-        merged: dict[str, dict[str, Any]] = {}
-        for function in (self.target_arn(ref), self.target_name(ref)):
-            for mapping in self._mappings(function, event_source_arn):
-                merged.setdefault(str(mapping["UUID"]), mapping)
-        return list(merged.values())
+        functions = (self.target_arn(ref), self.target_name(ref))
+        return _lambda_mappings.merged_mappings(self._lambda, functions, event_source_arn)
 
     def _mapping_for_source(self, ref: StackReference | str, event_source_arn: str) -> dict[str, Any] | None:
-        for mapping in self._mappings_of(ref, event_source_arn):
-            if mapping.get("State") != "Deleting":
-                return mapping
-        return None
-
-    def _mapping_state(self, uuid: str) -> str | None:
-        """The mapping's ``State`` now, or None when it is gone."""
-        try:
-            return self._lambda.get_event_source_mapping(UUID=uuid).get("State", "")
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return None
-            raise
+        functions = (self.target_arn(ref), self.target_name(ref))
+        return _lambda_mappings.mapping_for_source(self._lambda, functions, event_source_arn)
 
     def _switch_mappings(self, ref: StackReference | str, enabled: bool, retry_delay: float, attempts: int) -> None:
         _check_attempts(attempts)
         function = self.function_name(ref)
         for mapping in self.list_event_source_mappings(ref):
-            self._switch_mapping(function, mapping, enabled, retry_delay, attempts)
-
-    def _switch_mapping(
-        self, function: str, mapping: Mapping[str, Any], enabled: bool, retry_delay: float, attempts: int
-    ) -> None:
-        uuid = str(mapping["UUID"])
-        wanted = _MAPPING_ON if enabled else _MAPPING_OFF
-        state: str | None = mapping.get("State", "")
-        for attempt in range(1, attempts + 1):
-            if state is None or state in wanted:
-                return
-            if state == "Deleting":
-                logger.info("event-source mapping %s of %s is being deleted: left alone", uuid, function)
-                return
-            try:
-                self._lambda.update_event_source_mapping(UUID=uuid, Enabled=enabled)
-                logger.info("event-source mapping %s of %s: Enabled=%s", uuid, function, enabled)
-                return
-            except ClientError as error:
-                code = error_code(error)
-                if code == "ResourceNotFoundException":
-                    return
-                if code != "ResourceInUseException":
-                    raise
-                if attempt == attempts:
-                    raise MappingBusyError(
-                        f"event-source mapping {uuid} of Lambda function {function!r} could not be set to "
-                        f"Enabled={enabled}: still in transition after {attempts} attempts"
-                    ) from error
-            time.sleep(retry_delay)
-            state = self._mapping_state(uuid)
+            refused = _lambda_mappings.switch_mapping(
+                self._lambda, function, mapping, enabled, delay=retry_delay, attempts=attempts
+            )
+            if refused is not None:
+                raise MappingBusyError(
+                    f"event-source mapping {mapping['UUID']} of Lambda function {function!r} could not be set to "
+                    f"Enabled={enabled}: still in transition after {attempts} attempts"
+                ) from refused
 
     def _describe_rule(self, rule: RuleRef) -> dict[str, Any] | None:
-        try:
-            return _plain(self._events.describe_rule(Name=rule.name, **_bus_param(rule)))
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return None
-            raise
+        described = _lambda_rules.describe_rule(self._events, rule.name, rule.event_bus_name)
+        return None if described is None else _plain(described)
 
     def _switch_rules(self, ref: StackReference | str, enabled: bool) -> None:
-        wanted = _RULE_ON if enabled else _RULE_OFF
         for rule in self.list_rules(ref):
-            # DisableRule of a disabled rule is a no-op: no need to look first. Enabling looks, so that a
-            # rule ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS keeps that state.
-            if enabled:
-                described = self._describe_rule(rule)
-                if described is None or described.get("State") in wanted:
-                    continue
-            try:
-                if enabled:
-                    self._events.enable_rule(Name=rule.name, **_bus_param(rule))
-                else:
-                    self._events.disable_rule(Name=rule.name, **_bus_param(rule))
-            except ClientError as error:
-                if error_code(error) != "ResourceNotFoundException":
-                    raise
-                continue
-            logger.info("EventBridge rule %s on bus %s: enabled=%s", rule.name, rule.event_bus_name, enabled)
-
-
-def _plain(response: Mapping[str, Any]) -> dict[str, Any]:
-    """A response as a plain dict, without boto3's ``ResponseMetadata``."""
-    return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+            _lambda_rules.switch_rule(self._events, rule.name, rule.event_bus_name, enabled)
 
 
 def _bus_param(rule: RuleRef) -> dict[str, str]:
     """``EventBusName`` for a rule on a custom bus; nothing for the default bus."""
-    return {} if rule.event_bus_name == DEFAULT_EVENT_BUS else {"EventBusName": rule.event_bus_name}
+    return _lambda_rules.bus_param(rule.event_bus_name)
 
 
 def _check_attempts(attempts: int) -> None:
