@@ -34,7 +34,7 @@ What counts as unavoidable:
   before the first irreversible step; the lifecycle event's start time for the deadline
   (``ListDeploymentTargets`` and ``GetDeploymentTarget``);
 - the fence: with the lease, one read of the record (``GetItem``) per wave of destructive steps that
-  the flow's dependencies start together (:meth:`bluegreen.hooks.runs.Fence.wave`). Prepare: the purges of
+  the flow's dependencies start together (:meth:`bluegreen.hooks.fencing.Fence.wave`). Prepare: the purges of
   the replacement's queues, before anything is enabled. Retire, with a settle window: the SNS
   disables; the other reversible disables, after the drain window; the purges and unmaps; the
   deregistrations (after their unmaps); the stops; the deletions (without a window the two disable

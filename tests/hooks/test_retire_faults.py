@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.hooks import Flow, Runtime
-from bluegreen.hooks.runs import MustRetry
+from bluegreen.hooks.clock import MustRetry
 from bluegreen.plan import parse_plan
 from bluegreen.refs import StackReference
 from bluegreen.state import Phase

@@ -4,11 +4,13 @@
   run by hand (:func:`run_flow`). Its names are importable from here.
 - :mod:`~bluegreen.hooks.entry`: the Powertools wrapper the Lambda handlers use.
 - :mod:`~bluegreen.hooks.decide`: every decision, as one pure function (no AWS).
-- :mod:`~bluegreen.hooks.runs`: prepare and retire against the live-stack record: fencing, and what
-  each failure puts back.
+- :mod:`~bluegreen.hooks.runs`: prepare and retire against the live-stack record, and their record writes.
+- :mod:`~bluegreen.hooks.fencing`: the live-stack guard every destructive step passes first.
+- :mod:`~bluegreen.hooks.undo`: what each failure puts back, finished before Failed is reported.
+- :mod:`~bluegreen.hooks.clock`: an invocation's time, the hand-over, :class:`MustRetry`, the settle windows.
 - :mod:`~bluegreen.hooks.settle`: settling a deployment that CodeDeploy ended.
 - :mod:`~bluegreen.hooks.events`: CodeDeploy's state-change events (the deployment-events function).
-- :mod:`~bluegreen.hooks.lease`: one runner at a time per application.
+- :mod:`~bluegreen.hooks.lease`: one runner at a time per application, and how a hook invocation takes it.
 
 The types they share (:class:`~bluegreen.runtime.Runtime`, :class:`~bluegreen.runtime.HookRequest`,
 :class:`~bluegreen.runtime.Flow`…) are in :mod:`bluegreen.runtime`, so no room imports another to

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.engine import RunStatus, StepEvent
+from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Reinvoker
 from bluegreen.hooks.decide import Act, Intent, decide
 from bluegreen.hooks.lease import Lease, new_token
-from bluegreen.hooks.runs import Clock
 
 if TYPE_CHECKING:
     from bluegreen.runtime import Runtime
@@ -50,14 +50,10 @@ DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
 PROGRESS_KEY = "bluegreen_settle"
 #: A settle gives up (and raises) this long after the event was first handled.
 DEADLINE_MINUTES = 60
-#: Seconds between two tries of a lease another runner holds; and the longest wait in one invocation.
+#: Seconds between two tries of a lease another runner holds; and the longest wait in one invocation
+#: (longer than a hook's: an event has no CodeDeploy timeout; the hand-over times are the hooks').
 LEASE_POLL_SECONDS = 5.0
 LEASE_WAIT_SECONDS = 600.0
-#: Time kept at the end of an invocation for a hand-over; and how long a lease outlives one.
-HANDOVER_SECONDS = 60.0
-HANDOVER_GRACE_SECONDS = 120.0
-
-Reinvoker = Callable[[dict[str, Any]], None]
 
 
 class NeedsAttention(RuntimeError):

@@ -13,8 +13,9 @@ against the live-stack record, and reports exactly one status for the hook execu
   old stack and flips the record back, so CodeDeploy's rollback finds the old stack serving.
 
 :func:`run_flow` runs either flow by hand, outside CodeDeploy (``bluegreen run``): the same steps and
-record writes, no report, waits polled in process. The runs themselves, their fencing and what each
-failure puts back, are in :mod:`bluegreen.hooks.runs`.
+record writes, no report, waits polled in process. The runs themselves are in :mod:`bluegreen.hooks.runs`,
+their fencing in :mod:`bluegreen.hooks.fencing`, what each failure puts back in :mod:`bluegreen.hooks.undo`,
+and how a hook takes the application's lease in :func:`bluegreen.hooks.lease.take_for_hook`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from typing import Any, Literal
 
 from bluegreen.aws import make_client
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
+from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Handover, MustRetry, Reinvoker
 from bluegreen.hooks.decide import Act, Decision, Intent, decide, decide_by_hand, status_needed
-from bluegreen.hooks.lease import Lease, LeaseHeld, new_token
-from bluegreen.hooks.runs import Clock, Handover, MustRetry, run_prepare, run_retire
+from bluegreen.hooks.lease import LEASE_POLL_SECONDS, LEASE_WAIT_SECONDS, Lease, new_token, take_for_hook
+from bluegreen.hooks.runs import run_prepare, run_retire
 from bluegreen.hooks.settle import run_settle
 from bluegreen.plan import PlanError
 from bluegreen.runtime import DEADLINE_ENV, PROGRESS_KEY, Flow, HookRequest, HookResult, Runtime, Scope
@@ -68,18 +70,6 @@ __all__ = [
     "run_flow",
     "settle_by_hand",
 ]
-
-#: Seconds between two tries of a lease another runner holds.
-LEASE_POLL_SECONDS = 2.0
-#: The longest one invocation waits for a lease before it hands over to a new invocation.
-LEASE_WAIT_SECONDS = 300.0
-#: Time kept at the end of an invocation for a hand-over (the re-invocation and the lease renewal).
-HANDOVER_SECONDS = 60.0
-#: How long a lease outlives a hand-over, so that the continuation finds it still its own.
-HANDOVER_GRACE_SECONDS = 120.0
-
-
-Reinvoker = Callable[[dict[str, Any]], None]
 
 
 def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvoker:
@@ -257,42 +247,6 @@ def _report(
     return HookResult(status, message, done, reported=sent)
 
 
-def _take_lease(
-    lease: Lease,
-    request: HookRequest,
-    clock: Clock,
-    reinvoke: Reinvoker | None,
-    sleep: Callable[[float], None],
-) -> LeaseHeld | HookResult | None:
-    """Take the lease: None when taken; a result to return (handed over, or a twin at work); or who holds it.
-
-    A second delivery of the same hook execution finding its twin at work returns without acting (the
-    twin reports). Another runner's lease is waited for, then handed over to a new invocation.
-    """
-
-    def until() -> float:
-        return clock.now() + clock.time_left()
-
-    held = lease.acquire(until())
-    if held is None:
-        return None
-    if held.execution == request.execution_id:
-        return HookResult(None, f"another delivery of this hook execution is at work ({held.describe(clock.now())})")
-    held = lease.wait(
-        until,
-        seconds=min(clock.time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS),
-        poll=LEASE_POLL_SECONDS,
-        sleep=sleep,
-        give_up=lambda: clock.deadline_left() <= 0,
-    )
-    if held is None:
-        return None
-    if clock.deadline_left() <= 0 or reinvoke is None:
-        return held
-    reinvoke(request.continuation(list(request.done), list(request.started), clock.first_started, lease.owner))
-    return HookResult(None, f"waiting for the application's lease, {held.describe(clock.now())}: handed over")
-
-
 def handle(  # noqa: PLR0911 - one return per way a hook invocation ends
     flow: Flow,
     event: Mapping[str, Any],
@@ -369,7 +323,7 @@ def handle(  # noqa: PLR0911 - one return per way a hook invocation ends
         execution=request.execution_id,
         clock=now,
     )
-    taken = _take_lease(lease, request, clock, reinvoke, engine_kw.get("sleep", time.sleep))
+    taken = take_for_hook(lease, request, clock, reinvoke, engine_kw.get("sleep", time.sleep))
     if isinstance(taken, HookResult):
         logger.info("%s: %s", flow.value, taken.message)
         return taken

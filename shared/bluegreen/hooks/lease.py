@@ -14,6 +14,9 @@ It is taken with one conditional ``UpdateItem`` — free (no owner), expired, or
 released with another (``REMOVE owner`` on condition that it is still ours), also when the holder
 raises. A Lambda retry after a crash or a timeout finds it released or expired. A lease that cannot
 be written is not ignored: :meth:`Lease.acquire` raises, and the runner does not act.
+
+A hook invocation takes it with :func:`take_for_hook`: its twin at work (a second delivery of the same
+execution) is left to report; another runner's lease is waited for, then handed over to a new invocation.
 """
 
 from __future__ import annotations
@@ -23,17 +26,28 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
+from bluegreen.hooks.clock import HANDOVER_SECONDS
+from bluegreen.runtime import HookResult
 from bluegreen.state import StateStore
+
+if TYPE_CHECKING:
+    from bluegreen.hooks.clock import Clock, Reinvoker
+    from bluegreen.runtime import HookRequest
 
 logger = logging.getLogger(__name__)
 
 #: How long an unreleased lease item stays in the table after it expired (TTL on ``expires_at``).
 _CLEANUP_SECONDS = 86_400
+#: Seconds between two tries of a lease another runner holds (a hook's; the deployment-events function
+#: waits by its own, :mod:`bluegreen.hooks.events`).
+LEASE_POLL_SECONDS = 2.0
+#: The longest one hook invocation waits for a lease before it hands over to a new invocation.
+LEASE_WAIT_SECONDS = 300.0
 
 
 def lease_key(application: str) -> str:
@@ -194,3 +208,39 @@ def _held(item: dict[str, Any]) -> LeaseHeld:
         execution=str(item.get("execution", {}).get("S", "")),
         expires=float(item.get("lease_expires", {}).get("N", "0")),
     )
+
+
+def take_for_hook(
+    lease: Lease,
+    request: HookRequest,
+    clock: Clock,
+    reinvoke: Reinvoker | None,
+    sleep: Callable[[float], None],
+) -> LeaseHeld | HookResult | None:
+    """Take the lease: None when taken; a result to return (handed over, or a twin at work); or who holds it.
+
+    A second delivery of the same hook execution finding its twin at work returns without acting (the
+    twin reports). Another runner's lease is waited for, then handed over to a new invocation.
+    """
+
+    def until() -> float:
+        return clock.now() + clock.time_left()
+
+    held = lease.acquire(until())
+    if held is None:
+        return None
+    if held.execution == request.execution_id:
+        return HookResult(None, f"another delivery of this hook execution is at work ({held.describe(clock.now())})")
+    held = lease.wait(
+        until,
+        seconds=min(clock.time_left() - HANDOVER_SECONDS, LEASE_WAIT_SECONDS),
+        poll=LEASE_POLL_SECONDS,
+        sleep=sleep,
+        give_up=lambda: clock.deadline_left() <= 0,
+    )
+    if held is None:
+        return None
+    if clock.deadline_left() <= 0 or reinvoke is None:
+        return held
+    reinvoke(request.continuation(list(request.done), list(request.started), clock.first_started, lease.owner))
+    return HookResult(None, f"waiting for the application's lease, {held.describe(clock.now())}: handed over")

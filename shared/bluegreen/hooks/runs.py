@@ -1,243 +1,34 @@
-"""One run of a flow against the live-stack record: prepare or retire, and what each failure puts back.
+"""One run of a flow against the live-stack record: prepare or retire, and their record writes.
 
-The rules (docs/design.md, "Hooks: rules that are never broken") as they are kept here:
+:func:`run_prepare` records the deployment ``preparing``, runs the prepare steps on the replacement
+and records it ``prepared``; :func:`run_retire` flips the record to the prepared stack, runs the retire
+steps on the old one and records it ``retired``. Each resumes a put-back cut short, answers a record
+already past its phase, and hands over when only waiting is left and time runs short
+(:mod:`bluegreen.hooks.clock`). The rules they keep are in their rooms:
 
-- **Fencing.** Every destructive step — and every undo of a prepare, which disables — first reads
-  the record (one read per step, never reused: a duplicate delivery of the same execution, running at
-  the same time, may have put the old stack back since any earlier read): the deployment must still
-  be the one in flight, in the phase this run expects, and the step's stack must not be live. A
-  superseded, duplicated or rolled-back run is refused before it touches anything.
-- **A failed prepare** first records ``prepare-failed`` (a conditional write from ``preparing``
-  only, so a run that lost the race — another delivery already prepared — undoes nothing), then
-  undoes every step it *started*, finished or not: the replacement is back to retired. Any error
-  after the record says ``preparing`` takes this path, including the final ``set_phase``.
-- **A failed retire** first flips the record back (``unflip``: a conditional write from ``flipped``
-  only), then undoes every step it started on the old stack (re-enable, re-register, restart), then
-  records ``rolled-back``. If the record cannot be flipped back for an AWS error, it raises
-  :class:`MustRetry`: reporting Failed while the record still names the new stack would send
-  CodeDeploy's rollback to a stack the record no longer protects; Lambda's retry resumes the retire.
-- **Hand-over.** When only waiting is left and time runs short, the caller's ``handover`` sends the
-  continuation; if it cannot (no re-invoker, or the invoke fails), the run fails as above.
-- **A put-back is finished before Failed is reported.** When its undo runs out of time (a cluster
-  still stopping before it can start again), it hands over too; and any delivery that finds the
-  deployment ``prepare-failed`` / ``rolled-back`` with no status reported yet runs the whole
-  (idempotent) undo again before it reports — so a Lambda timeout in the middle of a put-back
-  cannot end in a Failed report over a half-restored stack.
+- fencing — every destructive step first reads the record (:mod:`bluegreen.hooks.fencing`);
+- what each failure puts back, finished before Failed is reported (:mod:`bluegreen.hooks.undo`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from bluegreen.engine import Engine, LiveStackError, RunResult, RunStatus, Step, StepEvent, reversed_steps
-from bluegreen.flows import SettleWaits, prepare_steps, retire_steps
+from bluegreen.engine import Engine, RunResult, RunStatus
+from bluegreen.flows import prepare_steps, retire_steps
+from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, hand_over, settle_waits
+from bluegreen.hooks.fencing import Fence, fence
+from bluegreen.hooks.undo import prepare_failed, put_back, restore_old, undo_prepare
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
 
 if TYPE_CHECKING:
-    from bluegreen.plan import Plan
     from bluegreen.runtime import HookRequest, Runtime, Scope
 
 logger = logging.getLogger(__name__)
-
-#: Time an undo needs at the least before the invocation ends (its steps are single calls).
-UNDO_HANDOVER_SECONDS = 5.0
-#: Time kept before the plan's deadline for what follows a failure — the put-back and the report —
-#: so that Failed is reported before the deadline, not when the last wait runs into it.
-DEADLINE_RESERVE_SECONDS = 60.0
-
-#: Sends the continuation: the finished step ids, and every step id started so far (for a later undo).
-Handover = Callable[[list[str], list[str]], None]
-EventSink = Callable[[StepEvent], None] | None
-
-
-class MustRetry(RuntimeError):
-    """The run cannot end safely now (the record could not be flipped back): raise, so that Lambda retries."""
-
-
-class DeploymentEndedError(LiveStackError):
-    """CodeDeploy ended the deployment (stopped or failed it) while its retire ran: nothing irreversible is done."""
-
-
-@dataclass
-class Clock:
-    """Time for one invocation: when the hook execution first started, its deadline, the time left."""
-
-    first_started: float
-    deadline_minutes: int
-    time_left: Callable[[], float]
-    now: Callable[[], float] = time.time
-
-    def deadline_left(self) -> float:
-        """Seconds of work left: to the deadline (counted from the first start), less the reserve for the report."""
-        return self.first_started + self.deadline_minutes * 60 - DEADLINE_RESERVE_SECONDS - self.now()
-
-
-class Fence:
-    """The guard of destructive steps: deployment D in flight in one of ``phases``, the step's stack not live.
-
-    The runner holds the application's lease (:mod:`bluegreen.hooks.lease`), so no other runner changes the
-    record meanwhile: the engine calls :meth:`wave` once for each batch of destructive steps it starts
-    together, which reads the record once (a strongly consistent ``GetItem``) and checks every step
-    of the batch; each step's own call (:meth:`__call__`) then checks against that read. Called for a
-    step outside a wave, it reads the record itself.
-
-    ``ended`` (the retire's) asks CodeDeploy whether the deployment has ended: asked once, before the
-    first step past the reversible ones (a ``.disable`` step is reversible); a description refuses it.
-    """
-
-    def __init__(
-        self,
-        store: StateStore,
-        application: str,
-        deployment_id: str,
-        phases: set[Phase],
-        *,
-        ended: Callable[[], str | None] | None = None,
-    ) -> None:
-        """Nothing is read until a step is checked."""
-        self.store, self.application, self.deployment_id, self.phases = store, application, deployment_id, phases
-        self.ended = ended
-        self._lock = threading.Lock()
-        self._read: LiveRecord | None = None
-        self._answer: list[str | None] = []
-
-    def wave(self, steps: list[Step]) -> None:
-        """Read the record once and check every step of a batch about to start (raise to refuse them all)."""
-        record = self.store.get(self.application)
-        with self._lock:
-            self._read = record
-        for step in steps:
-            self._check(step, record)
-
-    def __call__(self, step: Step) -> None:
-        """Check one step (against the wave's read, or a fresh one), then, past the reversible ones, CodeDeploy."""
-        with self._lock:
-            record = self._read
-        self._check(step, record if record is not None else self.store.get(self.application))
-        if self.ended is None or step.id.endswith(".disable"):
-            return
-        with self._lock:
-            if not self._answer:
-                self._answer.append(self.ended())
-            answer = self._answer[0]
-        if answer:
-            raise DeploymentEndedError(f"refusing {step.id}: {answer}")
-
-    def _check(self, step: Step, record: LiveRecord | None) -> None:
-        if record is None:
-            raise LiveStackError(f"no live-stack record for {self.application!r}: refusing {step.id}")
-        if record.deployment_id != self.deployment_id or record.phase not in self.phases:
-            raise LiveStackError(
-                f"refusing {step.id}: the record now holds deployment {record.deployment_id} ({record.phase}), "
-                f"not {self.deployment_id} ({' or '.join(sorted(self.phases))})"
-            )
-        if step.stack is record.live:
-            raise LiveStackError(f"refusing {step.id}: stack {step.stack.value} is live")
-
-
-def settle_waits(store: StateStore, record: LiveRecord, plan: Plan) -> SettleWaits:
-    """The retire's settle windows of the deployment on ``record`` (a flipped one), counted from the record.
-
-    The new stack's subscriptions count as on since the deployment was recorded ``prepared`` (after
-    every prepare step, so never earlier than the real moment; a record without that time counts from
-    its last write). The old ones count as off since ``unsubscribed_at``, written once by the first
-    poll of the drain window and read back from the write.
-    """
-    application, deployment_id = record.application, record.deployment_id or ""
-    noted: list[datetime] = []
-
-    def subscribed_at() -> datetime | None:
-        return _moment(record.prepared_at or record.updated_at)
-
-    def mark_unsubscribed() -> datetime | None:
-        if not noted:
-            found = _moment(store.mark_unsubscribed(application, deployment_id).unsubscribed_at)
-            if found is None:
-                return None
-            noted.append(found)
-        return noted[0]
-
-    return SettleWaits(plan.settle_minutes, subscribed_at, mark_unsubscribed)
-
-
-def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def fence(store: StateStore, application: str, deployment_id: str, phases: set[Phase]) -> Fence:
-    """The :class:`Fence` of deployment ``deployment_id`` in ``phases``."""
-    return Fence(store, application, deployment_id, phases)
-
-
-def _hand_over(handover: Handover | None, done: list[str], started: list[str]) -> None:
-    if handover is None:
-        raise RuntimeError("work is still pending and this run cannot re-invoke itself")
-    handover(done, started)
-
-
-def run_undo(
-    steps: list[Step],
-    started: list[str],
-    clock: Clock,
-    guard: Callable[[Step], None] | None,
-    on_event: EventSink,
-    *,
-    destructive: bool,
-) -> tuple[bool, str]:
-    """Undo the started steps (reverse order, every one tried): (finished, the problems or "")."""
-    undo = Engine(
-        reversed_steps(steps, started, destructive=destructive),
-        guard=guard,
-        on_event=on_event,
-        keep_going=True,
-        time_left=clock.time_left,
-        handover_seconds=UNDO_HANDOVER_SECONDS,
-    ).run()
-    if undo.status is RunStatus.CONTINUE:
-        return False, "time ran out before every undo finished"
-    return True, undo.message if undo.errors else ""
-
-
-def _finish_undo(
-    steps: list[Step],
-    started: list[str],
-    *,
-    clock: Clock,
-    guard: Callable[[Step], None] | None,
-    on_event: EventSink,
-    handover: Handover | None,
-    destructive: bool,
-    message: str,
-    undoing: str,
-    on_finished: Callable[[], None] | None = None,
-) -> tuple[RunResult, str]:
-    """Run the undo; hand it over when time runs out (Failed is reported only once it has finished).
-
-    ``on_finished`` runs once every undo finished without a problem (it marks the deployment settled).
-    """
-    finished, problems = run_undo(steps, started, clock, guard, on_event, destructive=destructive)
-    if not finished:
-        try:
-            _hand_over(handover, [], started)
-        except Exception as exc:  # noqa: BLE001 - report what could not be put back
-            return RunResult(RunStatus.FAILED), f"{message}; {undoing} did not finish: {exc}"
-        return RunResult(RunStatus.CONTINUE), f"{message}; {undoing} continues in a new invocation"
-    if problems:
-        message += f"; {undoing} also failed: {problems}"
-    elif on_finished is not None:
-        try:
-            on_finished()
-        except Exception:  # the next runner settles it again (idempotent)
-            logger.exception("could not record the put-back as settled")
-    return RunResult(RunStatus.FAILED), message
 
 
 def _confirm_ready(scope: Scope, stack: StackReference) -> None:
@@ -248,7 +39,7 @@ def _confirm_ready(scope: Scope, stack: StackReference) -> None:
                 service.confirm(entry, index, scope.box, stack)
 
 
-def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
+def run_prepare(
     runtime: Runtime,
     request: HookRequest,
     clock: Clock,
@@ -275,23 +66,16 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
     scope = runtime.scope_for(record)
     replacement = record.replacement_stack
     steps = prepare_steps(scope.plan, scope.box, replacement)
-    guard = fence(store, app, deployment, {Phase.PREPARE_FAILED, Phase.PREPARING})
-
-    def settled() -> None:
-        store.mark_settled(app, deployment)
-
     if record.phase is Phase.PREPARE_FAILED:  # a put-back that was cut short: finish it, then report
-        return _finish_undo(
+        return undo_prepare(
+            store,
+            app,
+            deployment,
             steps,
-            [s.id for s in steps],
+            message=f"prepare of stack {replacement.value} failed",
             clock=clock,
-            guard=guard,
             on_event=on_event,
             handover=handover,
-            destructive=True,
-            message=f"prepare of stack {replacement.value} failed",
-            undoing="putting it back to retired",
-            on_finished=settled,
         )
     if record.phase is not Phase.PREPARING:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
@@ -312,37 +96,15 @@ def run_prepare(  # noqa: PLR0911 - one return per phase the record can be in
             _set_prepared(store, app, deployment)
             return result, f"stack {replacement.value} prepared"
         if result.status is RunStatus.CONTINUE:
-            _hand_over(handover, [*request.done, *result.done], started)
+            hand_over(handover, [*request.done, *result.done], started)
             return result, "waiting"
         reason = result.message
     except Exception as exc:
         logger.exception("prepare of %s failed", deployment)
         reason = f"{type(exc).__name__}: {exc}"
     message = f"prepare of stack {replacement.value} failed: {reason}"
-    try:
-        store.finish(app, deployment, Phase.PREPARE_FAILED)
-    except StateConflict as conflict:
-        held = conflict.record
-        if held is None or held.deployment_id in (None, deployment) or held.phase is not Phase.PREPARE_FAILED:
-            return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
-        # A later deployment superseded this one, and its prepare failed and put the replacement back
-        # while this run was still enabling it: put back, fenced on that deployment staying failed.
-        guard = fence(store, app, held.deployment_id, {Phase.PREPARE_FAILED})
-    except Exception:
-        logger.exception("could not record %s as prepare-failed", deployment)
-    # Every step, not only those this run started: an earlier delivery, or a superseded deployment's
-    # run, may have enabled what this one never reached; undoing is idempotent.
-    return _finish_undo(
-        steps,
-        [step.id for step in steps],
-        clock=clock,
-        guard=guard,
-        on_event=on_event,
-        handover=handover,
-        destructive=True,
-        message=message,
-        undoing="putting it back to retired",
-        on_finished=settled,
+    return prepare_failed(
+        store, app, deployment, steps, message=message, clock=clock, on_event=on_event, handover=handover
     )
 
 
@@ -381,7 +143,7 @@ def _flip(store: StateStore, app: str, deployment: str) -> tuple[LiveRecord | No
         return None, f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
 
 
-def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can be in
+def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
     runtime: Runtime,
     request: HookRequest,
     clock: Clock,
@@ -410,20 +172,18 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     scope = runtime.scope_for(record)
     if record.phase is Phase.ROLLED_BACK:  # a put-back that was cut short (or a late delivery): finish it
         steps = retire_steps(scope.plan, scope.box, record.live)
-        outcome = _finish_undo(
+        message = f"retire failed; stack {record.live.value} is live again"
+        return restore_old(
+            store,
+            app,
+            deployment,
             steps,
             [s.id for s in steps],
+            message=message,
             clock=clock,
-            guard=None,
             on_event=on_event,
             handover=handover,
-            destructive=False,
-            message=f"retire failed; stack {record.live.value} is live again",
-            undoing="restoring it",
         )
-        if outcome[0].status is RunStatus.FAILED:
-            _record_rolled_back(store, app, deployment)
-        return outcome
     if record.phase is Phase.PREPARED:
         flipped, why = _flip(store, app, deployment)
         if flipped is None:
@@ -454,7 +214,7 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
             # started, not what this run did, so this run puts its own steps back too (below).
             reason = f"every step finished, but the record moved on: {moved_on}"
         elif result.status is RunStatus.CONTINUE:
-            _hand_over(handover, [*request.done, *result.done], started)
+            hand_over(handover, [*request.done, *result.done], started)
             return result, "waiting"
         else:
             reason = result.message
@@ -463,8 +223,8 @@ def run_retire(  # noqa: PLR0911, PLR0912 - one return per phase the record can 
     except Exception as exc:
         logger.exception("retire of %s failed", deployment)
         reason = f"{type(exc).__name__}: {exc}"
-    return _put_back(
-        runtime, request, steps, started=started, reason=reason, clock=clock, on_event=on_event, handover=handover
+    return put_back(
+        store, app, deployment, steps, started=started, reason=reason, clock=clock, on_event=on_event, handover=handover
     )
 
 
@@ -483,48 +243,3 @@ def _finish_retired(store: StateStore, app: str, deployment: str, old: StackRefe
         logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
         raise MustRetry(f"{deployment} retired stack {old.value} but could not record it: {exc}") from exc
     return None
-
-
-def _put_back(
-    runtime: Runtime,
-    request: HookRequest,
-    steps: list[Step],
-    *,
-    started: list[str],
-    reason: str,
-    clock: Clock,
-    on_event: EventSink,
-    handover: Handover | None,
-) -> tuple[RunResult, str]:
-    """After a failed retire: the record back on the old stack first, then the old stack back in service."""
-    store, app, deployment = runtime.store, runtime.plan.application, request.deployment_id
-    message = f"retire failed: {reason}"
-    try:
-        record = store.unflip(app, deployment)
-    except StateConflict as conflict:
-        return RunResult(RunStatus.FAILED), f"{message}; nothing undone, the record moved on: {conflict}"
-    except Exception as exc:
-        # Re-enabling the old stack changes nothing that is live: do it, then let Lambda retry the unflip.
-        run_undo(steps, started, clock, None, on_event, destructive=False)
-        raise MustRetry(f"{message}; the record could not be flipped back ({exc}): retry") from exc
-    outcome = _finish_undo(
-        steps,
-        started,
-        clock=clock,
-        guard=None,
-        on_event=on_event,
-        handover=handover,
-        destructive=False,
-        message=f"{message}; stack {record.live.value} is live again",
-        undoing="restoring it",
-    )
-    if outcome[0].status is RunStatus.FAILED:
-        _record_rolled_back(store, app, deployment)
-    return outcome
-
-
-def _record_rolled_back(store: StateStore, app: str, deployment: str) -> None:
-    try:
-        store.finish(app, deployment, Phase.ROLLED_BACK)
-    except Exception:  # the record already names the old stack as live
-        logger.exception("could not record %s as rolled-back", deployment)

@@ -9,7 +9,7 @@ when one is decided), on the plan kept with the deployment's record:
   replacement must not be live — then its Aurora clusters (``on_retire: stop``) are stopped as a
   retire stops them (a cluster still starting is waited for), and the deployment is marked settled.
 - **put-back** (it ended ``flipped``, or its retire failed): the record is flipped back first (live :=
-  the old stack; a write that fails raises :class:`~bluegreen.hooks.runs.MustRetry`), then every retire
+  the old stack; a write that fails raises :class:`~bluegreen.hooks.clock.MustRetry`), then every retire
   step's undo runs on the old stack (re-enabled, consumers re-registered, clusters started again),
   the deployment ends ``rolled-back``, and then its replacement is retired as above.
 - **complete** (it succeeded while the record says ``flipped``: a retire whose last write was lost):
@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.engine import Engine, RunResult, RunStatus, Step, reversed_steps
 from bluegreen.flows import cluster_stops, prepare_steps, retire_steps
+from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, settle_waits
 from bluegreen.hooks.decide import Settle, SettleHow
-from bluegreen.hooks.runs import Clock, EventSink, Handover, MustRetry, fence, run_undo, settle_waits
+from bluegreen.hooks.fencing import fence
+from bluegreen.hooks.undo import run_undo
 from bluegreen.state import LiveRecord, Phase, StateConflict
 
 if TYPE_CHECKING:

@@ -1,0 +1,93 @@
+"""The time a run counts by, and what it does when the time runs short: the clock, the hand-over, the retry.
+
+- :class:`Clock`: one invocation's time — when the hook execution first started, the plan's
+  deadline counted from then, the time the invocation has left.
+- **Hand-over.** When only waiting is left and time runs short, the caller's :data:`Handover` sends
+  the continuation (a :data:`Reinvoker` invokes the function again with it); if it cannot (no
+  re-invoker, or the invoke fails), the run fails (:mod:`bluegreen.hooks.undo`).
+- :class:`MustRetry`: the run cannot end safely now; raised so that Lambda retries the invocation.
+- :func:`settle_waits`: the retire's settle windows, counted from the times on the live-stack record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bluegreen.engine import StepEvent
+from bluegreen.flows import SettleWaits
+from bluegreen.state import LiveRecord, StateStore
+
+if TYPE_CHECKING:
+    from bluegreen.plan import Plan
+
+#: Time kept before the plan's deadline for what follows a failure — the put-back and the report —
+#: so that Failed is reported before the deadline, not when the last wait runs into it.
+DEADLINE_RESERVE_SECONDS = 60.0
+#: Time kept at the end of an invocation for a hand-over (the re-invocation and the lease renewal).
+HANDOVER_SECONDS = 60.0
+#: How long a lease outlives a hand-over, so that the continuation finds it still its own.
+HANDOVER_GRACE_SECONDS = 120.0
+
+#: Sends the continuation: the finished step ids, and every step id started so far (for a later undo).
+Handover = Callable[[list[str], list[str]], None]
+#: Sends a continuation event to the function itself (asynchronously): a new invocation picks it up.
+Reinvoker = Callable[[dict[str, Any]], None]
+EventSink = Callable[[StepEvent], None] | None
+
+
+class MustRetry(RuntimeError):
+    """The run cannot end safely now (the record could not be flipped back): raise, so that Lambda retries."""
+
+
+@dataclass
+class Clock:
+    """Time for one invocation: when the hook execution first started, its deadline, the time left."""
+
+    first_started: float
+    deadline_minutes: int
+    time_left: Callable[[], float]
+    now: Callable[[], float] = time.time
+
+    def deadline_left(self) -> float:
+        """Seconds of work left: to the deadline (counted from the first start), less the reserve for the report."""
+        return self.first_started + self.deadline_minutes * 60 - DEADLINE_RESERVE_SECONDS - self.now()
+
+
+def hand_over(handover: Handover | None, done: list[str], started: list[str]) -> None:
+    """Send the continuation through ``handover``; raise when there is none (the run then fails)."""
+    if handover is None:
+        raise RuntimeError("work is still pending and this run cannot re-invoke itself")
+    handover(done, started)
+
+
+def settle_waits(store: StateStore, record: LiveRecord, plan: Plan) -> SettleWaits:
+    """The retire's settle windows of the deployment on ``record`` (a flipped one), counted from the record.
+
+    The new stack's subscriptions count as on since the deployment was recorded ``prepared`` (after
+    every prepare step, so never earlier than the real moment; a record without that time counts from
+    its last write). The old ones count as off since ``unsubscribed_at``, written once by the first
+    poll of the drain window and read back from the write.
+    """
+    application, deployment_id = record.application, record.deployment_id or ""
+    noted: list[datetime] = []
+
+    def subscribed_at() -> datetime | None:
+        return _moment(record.prepared_at or record.updated_at)
+
+    def mark_unsubscribed() -> datetime | None:
+        if not noted:
+            found = _moment(store.mark_unsubscribed(application, deployment_id).unsubscribed_at)
+            if found is None:
+                return None
+            noted.append(found)
+        return noted[0]
+
+    return SettleWaits(plan.settle_minutes, subscribed_at, mark_unsubscribed)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
