@@ -24,8 +24,16 @@ emulator: setup  ## leave the emulator running, seeded; prints the endpoint and 
 bench: setup  ## hook wall time, AWS calls, cold starts and layer size -> docs/performance.md (under two minutes)
 	$(BIN)/python -m bench
 
-test: setup  ## the whole test suite
-	$(BIN)/pytest
+# The reliability sweeps (faults at every call, throttling, duplicates: minutes of the same paths again)
+# run alongside, without coverage; the rest runs with branch coverage and fails under its floor.
+test: setup  ## the whole suite: branch coverage (floor in pyproject.toml), the reliability sweeps alongside
+	@mkdir -p build
+	@$(BIN)/pytest -p no:cov tests/reliability > build/reliability-tests.log 2>&1 & sweeps=$$!; \
+	$(BIN)/pytest --cov --cov-report=term --ignore=tests/reliability; suite=$$?; \
+	wait $$sweeps; reliability=$$?; \
+	echo "--- tests/reliability, run alongside without coverage (build/reliability-tests.log):"; \
+	cat build/reliability-tests.log; \
+	test $$suite -eq 0 && test $$reliability -eq 0
 
 lint: setup  ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .

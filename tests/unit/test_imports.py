@@ -1,4 +1,4 @@
-"""The package's rooms import each other without a circle — type-only and function-local imports included.
+"""The package's rooms: no import circle (type-only and function-local imports included), none too big.
 
 A loop in the design is a loop whether Python would trip on it or not (``if TYPE_CHECKING:`` and an
 import inside a function only hide it), so every ``import bluegreen…`` / ``from bluegreen… import``
@@ -69,3 +69,13 @@ def test_the_check_sees_type_only_and_local_imports() -> None:
     except CycleError:
         return
     raise AssertionError("a circle through runtime and runs went unseen")
+
+
+#: A room read in one sitting: past this many lines a module has two jobs (STYLE: "a few hundred lines").
+MAX_MODULE_LINES = 410
+
+
+def test_no_module_of_the_package_is_over_about_400_lines() -> None:
+    sizes = {name: len(path.read_text().splitlines()) for name, path in _modules().items()}
+    over = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert over == {}, f"split these by role: {over}"
