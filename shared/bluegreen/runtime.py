@@ -25,7 +25,17 @@ from bluegreen.state import LiveRecord, StateStore
 from bluegreen.toolbox import Toolbox
 from bluegreen.tools.codedeploy import CodeDeployDeployments, CodeDeployReporter, HookStatus
 
-__all__ = ["DEADLINE_ENV", "PROGRESS_KEY", "Flow", "HookRequest", "HookResult", "Runtime", "Scope", "WarmRuntime"]
+__all__ = [
+    "DEADLINE_ENV",
+    "PROGRESS_KEY",
+    "Flow",
+    "HookRequest",
+    "HookResult",
+    "Runtime",
+    "Scope",
+    "WarmRuntime",
+    "epoch_seconds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +97,7 @@ class HookRequest:
             execution_id=event["LifecycleEventHookExecutionId"],
             done=tuple(str(d) for d in done) if isinstance(done, list) else (),
             started=tuple(str(d) for d in started) if isinstance(started, list) else (),
-            first_started=_seconds(first),
+            first_started=epoch_seconds(first),
             invocation=int(progress.get("invocation", 1)) if isinstance(progress.get("invocation", 1), int) else 1,
             event=event,
             token=token if isinstance(token, str) and token else None,
@@ -114,7 +124,7 @@ class HookRequest:
         return event
 
 
-def _seconds(value: object) -> float | None:
+def epoch_seconds(value: object) -> float | None:
     """A finite epoch time from a continuation's progress, or None.
 
     Junk there (a number too large for a float, NaN, infinity) must neither crash the hook before it

@@ -42,7 +42,6 @@ hand (or, for a restart, start it by hand once it is stopped).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from bluegreen.engine import DONE, PENDING, Engine, RunResult, RunStatus, Step, 
 from bluegreen.rds.records import NOT_AN_RDS_EVENT, TIME_MARGIN_SECONDS, Outcome, RecordResult, delivery, run_record
 from bluegreen.rds.runtime import RdsRuntime, Target, find_target
 from bluegreen.refs import ClusterState, StackReference
-from bluegreen.runtime import PROGRESS_KEY
+from bluegreen.runtime import PROGRESS_KEY, epoch_seconds
 from bluegreen.state import LiveRecord
 from bluegreen.tools.aurora import ClusterStateError
 from bluegreen.tools.rds_events import RdsEvent
@@ -131,7 +130,7 @@ class Progress:
         return cls(
             done=_ids(raw.get("done")),
             started=_ids(raw.get("started")),
-            first_started=_seconds(raw.get("first_started")),
+            first_started=epoch_seconds(raw.get("first_started")),
             invocation=invocation if type(invocation) is int and invocation >= 1 else 1,
         )
 
@@ -151,17 +150,6 @@ class Progress:
 
 def _ids(value: object) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
-
-
-def _seconds(value: object) -> float | None:
-    """A finite epoch time, or None (junk must neither crash the function nor switch its bound off)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:
-        return None
-    return seconds if math.isfinite(seconds) else None
 
 
 class _Watch:
