@@ -102,6 +102,20 @@ def test_after_a_whole_deployment_b_is_live_and_history_shows_it(cli: Cli) -> No
     assert "history: d-1 a→b retired" in cli.with_plan("status").out
 
 
+def test_a_failed_deployment_shows_its_failing_step_and_error(cli: Cli) -> None:
+    from bluegreen.state import Phase, StateStore  # noqa: PLC0415
+
+    store = StateStore(cli.world.state_table, region=REGION)
+    store.begin("orders", "d-1", "a")
+    why = "prepare of stack b failed: sqs[0].purge: AccessDenied: not authorized to purge"
+    store.finish("orders", "d-1", Phase.PREPARE_FAILED, reason=why)
+    report = cli.with_plan("status", "--record-only", "--output", "json").json
+    assert report["deployment"]["failure"] == why
+    assert report["history"][-1]["reason"] == why
+    text = cli.with_plan("status", "--record-only").out
+    assert "failed: prepare of stack b failed: sqs[0].purge: AccessDenied" in " ".join(text.split())
+
+
 def test_a_missing_resource_is_shown_as_missing_and_warned_about_on_the_live_stack(cli: Cli) -> None:
     ddb = boto3.client("dynamodb", region_name=REGION)
     ddb.delete_table(TableName="table-a-dev")

@@ -59,6 +59,9 @@ def test_a_fault_in_retire_puts_the_old_stack_back(harness: Harness, operation: 
     assert record is not None
     assert record.live is StackReference.A
     assert record.phase is Phase.ROLLED_BACK
+    # why: the failing call's error, kept with the deployment (status shows it) and in its history entry
+    assert record.failure is not None and "AccessDenied" in record.failure and operation in record.failure
+    assert record.history[-1]["reason"] == record.failure
 
 
 def test_a_fault_in_the_report_itself_raises_so_lambda_retries(harness: Harness) -> None:

@@ -25,6 +25,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from bluegreen import StackReference
 from bluegreen.state import HISTORY_LIMIT, LiveRecord, Phase, StateConflict, StateStore
+from bluegreen.state.record import FAILURE_LIMIT
 from tests.conftest import REGION
 
 TABLE = "bluegreen-state"
@@ -398,6 +399,22 @@ def test_finish_follows_the_phases(store: StateStore) -> None:
         store.set_phase(APP, "d-1", Phase.PREPARED)
     assert len(held()["history"]) == 1
     assert held()["live"] == "a"
+
+
+def test_a_failed_deployment_keeps_why_it_failed_in_the_record_and_its_history(store: StateStore) -> None:
+    store.begin(APP, "d-1", A)
+    why = "prepare of stack b failed: sqs[0].purge: AccessDenied: not authorized\n  to purge"
+    record = store.finish(APP, "d-1", Phase.PREPARE_FAILED, reason=why)
+    kept = "prepare of stack b failed: sqs[0].purge: AccessDenied: not authorized to purge"  # one line
+    assert record.failure == kept and record.as_dict()["deployment"]["failure"] == kept
+    assert held()["deployment"]["failure"] == kept  # what DynamoDB holds
+    assert held()["history"][-1]["reason"] == kept
+    store.begin(APP, "d-2", A)
+    done = store.finish(APP, "d-2", Phase.ROLLED_BACK, reason="x" * 5000)
+    assert done.failure is not None and len(done.failure) == FAILURE_LIMIT and done.failure.endswith("…")
+    store.begin(APP, "d-3", A)
+    assert store.finish(APP, "d-3", Phase.ROLLED_BACK).failure is None  # no reason given: none kept
+    assert "reason" not in held()["history"][-1] and "failure" not in held()["deployment"]
 
 
 def test_a_finish_racing_a_duplicate_appends_one_history_entry(table: None) -> None:

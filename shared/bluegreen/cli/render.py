@@ -97,12 +97,15 @@ def render_status(report: StatusReport) -> None:
             f"deployment {esc(record.deployment_id)} ({brought}): [bold]{record.phase}[/], {state} · "
             f"started {record.started_at} · updated {record.updated_at}"
         )
+        if record.failure:
+            console.print(f"  [red]failed:[/] {esc(record.failure)}")
     if report.resources_read:
         console.print(status_table(report))
     for entry in record.history[-5:] if record is not None else ():
         console.print(
             f"  history: {esc(entry.get('deployment_id'))} {entry.get('from')}→{entry.get('to')} "
             f"{entry.get('outcome')} at {entry.get('at')}"
+            + (f": {esc(entry['reason'])}" if entry.get("reason") else "")
         )
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {esc(warning)}")

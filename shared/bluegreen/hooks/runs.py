@@ -136,11 +136,12 @@ def _flip(store: StateStore, app: str, deployment: str) -> tuple[LiveRecord | No
             raise MustRetry(f"the flip of {deployment} failed and the record cannot be read: {again}") from exc
         if record is not None and record.deployment_id == deployment and record.phase is Phase.FLIPPED:
             return record, ""  # the write landed before the error: carry on retiring
+        why = f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
         try:
-            store.finish(app, deployment, Phase.ROLLED_BACK)
+            store.finish(app, deployment, Phase.ROLLED_BACK, reason=why)
         except Exception:
             logger.exception("could not record %s as rolled-back", deployment)
-        return None, f"the flip failed, nothing was retired: {type(exc).__name__}: {exc}"
+        return None, why
 
 
 def run_retire(  # noqa: PLR0911 - one return per phase the record can be in

@@ -58,11 +58,11 @@ def run_settle(
     if settle.how is SettleHow.COMPLETE:
         return _complete(runtime, record, clock, on_event, handover, **engine_kw)
     if settle.how is SettleHow.PUT_BACK:
-        outcome = _put_back_old(runtime, record, clock, on_event, handover)
+        outcome = _put_back_old(runtime, record, clock, on_event, handover, why=settle.reason)
         if isinstance(outcome, tuple):
             return outcome
         record = outcome
-    return _retire_replacement(runtime, record, clock, on_event, handover)
+    return _retire_replacement(runtime, record, clock, on_event, handover, why=settle.reason)
 
 
 def settle_steps(runtime: Runtime, record: LiveRecord, settle: Settle) -> list[Step]:
@@ -91,9 +91,9 @@ def _wait(handover: Handover | None, what: str) -> tuple[RunResult, str]:
 
 
 def _put_back_old(
-    runtime: Runtime, record: LiveRecord, clock: Clock, on_event: EventSink, handover: Handover | None
+    runtime: Runtime, record: LiveRecord, clock: Clock, on_event: EventSink, handover: Handover | None, *, why: str
 ) -> LiveRecord | tuple[RunResult, str]:
-    """The old stack live and working again; the record ``rolled-back``. The record, or the run's outcome."""
+    """The old stack live and working again; the record ``rolled-back`` (``why`` kept). The record, or the outcome."""
     store, app, d = runtime.store, runtime.plan.application, record.deployment_id or ""
     if record.phase is Phase.FLIPPED:
         try:
@@ -111,17 +111,17 @@ def _put_back_old(
     if problems:
         return RunResult(RunStatus.FAILED), f"stack {old.value} is live again but not every part came back: {problems}"
     if record.finished_at is None:
-        record = store.finish(app, d, Phase.ROLLED_BACK)
+        record = store.finish(app, d, Phase.ROLLED_BACK, reason=why)
     return record
 
 
 def _retire_replacement(
-    runtime: Runtime, record: LiveRecord, clock: Clock, on_event: EventSink, handover: Handover | None
+    runtime: Runtime, record: LiveRecord, clock: Clock, on_event: EventSink, handover: Handover | None, *, why: str
 ) -> tuple[RunResult, str]:
     """The ended deployment's replacement back to retired (fenced), then the deployment marked settled."""
     store, app, d = runtime.store, runtime.plan.application, record.deployment_id or ""
     if record.finished_at is None:
-        record = store.finish(app, d, Phase.ROLLED_BACK)
+        record = store.finish(app, d, Phase.ROLLED_BACK, reason=why)
     replacement = record.replacement or record.live.partner
     if replacement is record.live:
         return RunResult(RunStatus.FAILED), f"stack {replacement.value} is live: it is not put back"

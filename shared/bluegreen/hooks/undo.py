@@ -104,7 +104,7 @@ def prepare_failed(
     """After a failed prepare: the record says ``prepare-failed`` first, then the replacement goes back to retired."""
     superseded_by: str | None = None
     try:
-        store.finish(app, deployment, Phase.PREPARE_FAILED)
+        store.finish(app, deployment, Phase.PREPARE_FAILED, reason=message)
     except StateConflict as conflict:
         held = conflict.record
         if held is None or held.deployment_id in (None, deployment) or held.phase is not Phase.PREPARE_FAILED:
@@ -232,12 +232,12 @@ def restore_old(
         undoing="restoring it",
     )
     if outcome[0].status is RunStatus.FAILED:
-        _record_rolled_back(store, app, deployment)
+        _record_rolled_back(store, app, deployment, message)
     return outcome
 
 
-def _record_rolled_back(store: StateStore, app: str, deployment: str) -> None:
+def _record_rolled_back(store: StateStore, app: str, deployment: str, reason: str) -> None:
     try:
-        store.finish(app, deployment, Phase.ROLLED_BACK)
+        store.finish(app, deployment, Phase.ROLLED_BACK, reason=reason)
     except Exception:  # the record already names the old stack as live
         logger.exception("could not record %s as rolled-back", deployment)

@@ -13,10 +13,12 @@ The record of application ``X`` is the item with key ``X`` of the live-stack tab
                    prepared_at?,                resolved plan it acts on (canonical JSON) and its
                    unsubscribed_at?,            sha256; ``settled_at`` marks an ended failed one whose
                    codedeploy_application?,     replacement is back to retired.
-                   codedeploy_group?,
-                   plan?, plan_sha256?}
+                   codedeploy_group?,           ``failure`` says why a failed one failed: the
+                   plan?, plan_sha256?,         failing steps and their errors, as the run reported
+                   failure?}                    them (one line, at most 1,000 characters).
       history     [{deployment_id, from, to,    the newest 20 ended deployments, oldest first
-                    outcome, started_at, at}]
+                    outcome, started_at, at,
+                    reason?}]
       created_at  ISO-8601 UTC
 
 Phases of a deployment D (``replacement`` is the stack that was not live when D began)::
@@ -67,6 +69,8 @@ from bluegreen.refs import StackReference, as_ref
 
 #: Ended deployments kept in ``history`` (the oldest are dropped).
 HISTORY_LIMIT = 20
+#: The longest ``failure`` (and history ``reason``) kept: 20 of them stay far under DynamoDB's 400 KB item.
+FAILURE_LIMIT = 1000
 
 _DESERIALIZER = TypeDeserializer()
 
@@ -113,6 +117,7 @@ class LiveRecord:
     plan_sha256: str | None = None
     prepared_at: str | None = None
     unsubscribed_at: str | None = None
+    failure: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -181,6 +186,7 @@ class LiveRecord:
                 "plan_sha256": self.plan_sha256,
                 "prepared_at": self.prepared_at,
                 "unsubscribed_at": self.unsubscribed_at,
+                "failure": self.failure,
             }
         return {
             "application": self.application,
@@ -221,6 +227,7 @@ class LiveRecord:
                 plan_sha256=deployment.get("plan_sha256"),
                 prepared_at=deployment.get("prepared_at"),
                 unsubscribed_at=deployment.get("unsubscribed_at"),
+                failure=deployment.get("failure"),
             )
         except (KeyError, ValueError, AttributeError) as error:
             raise ValueError(f"live-stack record {application!r} is malformed: {error!r}") from error
@@ -261,10 +268,10 @@ def new_deployment(
     }
 
 
-def history_entry(record: LiveRecord, outcome: str, now: str) -> dict[str, str]:
-    """The ``history`` entry of the record's deployment, ended now with ``outcome``."""
+def history_entry(record: LiveRecord, outcome: str, now: str, reason: str | None = None) -> dict[str, str]:
+    """The ``history`` entry of the record's deployment, ended now with ``outcome`` (and why, when it failed)."""
     replacement = record.replacement or record.live.partner
-    return {
+    entry = {
         "deployment_id": record.deployment_id or "",
         "from": replacement.partner.value,
         "to": replacement.value,
@@ -272,6 +279,15 @@ def history_entry(record: LiveRecord, outcome: str, now: str) -> dict[str, str]:
         "started_at": record.started_at or "",
         "at": now,
     }
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def failure_text(reason: str) -> str:
+    """``reason`` as the record keeps it: one line, at most :data:`FAILURE_LIMIT` characters."""
+    line = " ".join(reason.split())
+    return line if len(line) <= FAILURE_LIMIT else line[: FAILURE_LIMIT - 1] + "…"
 
 
 def mismatch(record: LiveRecord | None, deployment_id: str) -> str:

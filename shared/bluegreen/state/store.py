@@ -31,6 +31,7 @@ from bluegreen.state.record import (
     StateConflict,
     conflict,
     deployment_extra,
+    failure_text,
     history_entry,
     mismatch,
     new_deployment,
@@ -58,6 +59,7 @@ _NAMES = {
     "#set": "settled_at",
     "#prep": "prepared_at",
     "#unsub": "unsubscribed_at",
+    "#why": "failure",
 }
 
 
@@ -297,13 +299,17 @@ class StateStore(ReportItems):
                 record = refused.record
         raise self._busy(application, "unflip", deployment_id, record)
 
-    def finish(self, application: str, deployment_id: str, phase: Phase | str) -> LiveRecord:
+    def finish(
+        self, application: str, deployment_id: str, phase: Phase | str, *, reason: str | None = None
+    ) -> LiveRecord:
         """End the deployment in ``phase`` (retired, prepare-failed or rolled-back) and append it to the history.
 
         Reads the record, then one conditional ``UpdateItem``: sets the phase and ``finished_at``, and
         writes the history with the new entry (the newest :data:`HISTORY_LIMIT` kept); ``live`` is not
-        touched. Finishing again in the same phase returns the record unchanged; a phase the
-        deployment cannot end in from where it stands (see :data:`FINISH_FROM`) raises :class:`StateConflict`.
+        touched. ``reason`` (why a failed deployment failed: its failing steps and their errors) is kept
+        as the deployment's ``failure`` and in its history entry (:func:`failure_text`). Finishing again
+        in the same phase returns the record unchanged; a phase the deployment cannot end in from where
+        it stands (see :data:`FINISH_FROM`) raises :class:`StateConflict`.
         """
         final = Phase(phase)
         if final not in FINISH_FROM:
@@ -311,21 +317,23 @@ class StateStore(ReportItems):
         _checked("deployment id", deployment_id)
         record = self.get(application)
         what = f"finish deployment {deployment_id} as {final}"
+        why = failure_text(reason) if reason else None
         for _ in range(_ROUNDS):
-            reason = mismatch(record, deployment_id)
-            if record is None or reason:
-                raise conflict(application, what, reason, record)
+            refusal = mismatch(record, deployment_id)
+            if record is None or refusal:
+                raise conflict(application, what, refusal, record)
             if record.finished_at is not None and record.phase is final:
                 return record
-            reason = why_not_finishable(record, final)
-            if reason:
-                raise conflict(application, what, reason, record)
+            refusal = why_not_finishable(record, final)
+            if refusal:
+                raise conflict(application, what, refusal, record)
             now = self._now()
-            history = [*record.history, history_entry(record, final.value, now)][-HISTORY_LIMIT:]
+            history = [*record.history, history_entry(record, final.value, now, why)][-HISTORY_LIMIT:]
             try:
                 return self._update(
                     application,
-                    update="SET #dep.#phase = :final, #dep.#upd = :now, #dep.#fin = :now, #hist = :hist",
+                    update="SET #dep.#phase = :final, #dep.#upd = :now, #dep.#fin = :now, #hist = :hist"
+                    + (", #dep.#why = :why" if why else ""),
                     condition="#dep.#id = :d AND #dep.#phase = :current AND attribute_not_exists(#dep.#fin)",
                     values={
                         ":final": final.value,
@@ -333,7 +341,8 @@ class StateStore(ReportItems):
                         ":hist": history,
                         ":d": deployment_id,
                         ":current": str(record.phase),
-                    },
+                    }
+                    | ({":why": why} if why else {}),
                 )
             except _Refused as refused:
                 record = refused.record
