@@ -1,7 +1,9 @@
 """The hook family: everything the CodeDeploy hooks and the deployment-events function do, by room.
 
-- :mod:`~bluegreen.hooks.invocation`: one hook invocation end to end (:func:`handle`), and a flow
-  run by hand (:func:`run_flow`). Its names are importable from here.
+- :mod:`~bluegreen.hooks.invocation`: one hook invocation end to end (:func:`handle`). Its names are
+  importable from here.
+- :mod:`~bluegreen.hooks.by_hand`: flows run by hand (``bluegreen run``): :func:`run_flow`,
+  :func:`settle_by_hand`, :func:`abort_by_hand` (importable from here too).
 - :mod:`~bluegreen.hooks.entry`: the Powertools wrapper the Lambda handlers use.
 - :mod:`~bluegreen.hooks.decide`: every decision, as one pure function (no AWS).
 - :mod:`~bluegreen.hooks.runs`: prepare and retire against the live-stack record, and their record writes.
@@ -17,6 +19,7 @@ The types they share (:class:`~bluegreen.runtime.Runtime`, :class:`~bluegreen.ru
 know them. The rooms import :mod:`~bluegreen.hooks.invocation`, never this package's names.
 """
 
+from bluegreen.hooks.by_hand import abort_by_hand, run_flow, settle_by_hand
 from bluegreen.hooks.invocation import (
     DEADLINE_ENV,
     HANDOVER_GRACE_SECONDS,
@@ -33,8 +36,6 @@ from bluegreen.hooks.invocation import (
     decide_for,
     handle,
     lambda_reinvoker,
-    run_flow,
-    settle_by_hand,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Reinvoker",
     "Runtime",
     "Scope",
+    "abort_by_hand",
     "decide_for",
     "handle",
     "lambda_reinvoker",

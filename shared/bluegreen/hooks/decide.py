@@ -30,6 +30,7 @@ The rules (CodeDeploy's statuses: a deployment has *ended* when it is Succeeded,
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -277,3 +278,27 @@ def decide_by_hand(deployment_id: str, record: LiveRecord | None, info: Deployme
         )
     state = "SUCCESS" if info is not None and info.status == "Succeeded" else "STOP"
     return decide(Intent.EVENT, deployment_id, record, None, state=state)
+
+
+def decide_abort(deployment_id: str, record: LiveRecord | None) -> Decision:
+    """What ``bluegreen run abort`` does once CodeDeploy was asked to stop ``deployment_id``: what its STOP event would.
+
+    Whatever CodeDeploy answers meanwhile (a stop takes a moment to land), the deployment is given up:
+    settled as stopped — a flipped one put back, its replacement back to retired — and the reason kept
+    with it says it was aborted by hand. A deployment the record does not hold is nothing to abort; one
+    already retired is refused (its old stack is retired: only a new deployment goes back).
+    """
+    if record is None or record.deployment_id != deployment_id:
+        holding = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
+        return Decision(Act.SUCCEED, f"nothing to abort: the record holds {holding}")
+    if record.phase is Phase.RETIRED:
+        return Decision(
+            Act.REFUSE,
+            f"deployment {deployment_id} already retired stack {record.live.partner}: nothing to abort "
+            "(deploy the previous version to go back)",
+        )
+    decision = decide(Intent.EVENT, deployment_id, record, None, state="STOP")
+    if decision.settle is None:
+        return decision
+    settle = dataclasses.replace(decision.settle, reason=f"aborted by hand: {decision.settle.reason}")
+    return dataclasses.replace(decision, settle=settle)

@@ -24,14 +24,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from bluegreen.aws import make_client
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
 from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Handover, MustRetry, Reinvoker
-from bluegreen.hooks.decide import Act, Decision, Intent, decide, decide_by_hand, status_needed
+from bluegreen.hooks.decide import Act, Decision, Intent, decide, status_needed
 from bluegreen.hooks.lease import LEASE_POLL_SECONDS, LEASE_WAIT_SECONDS, Lease, new_token, take_for_hook
 from bluegreen.hooks.runs import run_prepare, run_retire
 from bluegreen.hooks.settle import run_settle
@@ -67,8 +66,6 @@ __all__ = [
     "decide_for",
     "handle",
     "lambda_reinvoker",
-    "run_flow",
-    "settle_by_hand",
 ]
 
 
@@ -154,80 +151,6 @@ def _decide_and_run(
     else:
         result, message = RunResult(RunStatus.FAILED), decision.reason
     return result, f"{note}; {message}" if note else message
-
-
-@contextmanager
-def _by_hand(runtime: Runtime, holder: str, now: Callable[[], float]) -> Iterator[None]:
-    """The application's lease for a run by hand, for the plan's deadline; another runner at work: a conflict."""
-    lease = Lease(runtime.store, runtime.plan.application, owner=new_token(), holder=holder, clock=now)
-    held = lease.acquire(now() + runtime.deadline_minutes * 60)
-    if held is not None:
-        raise StateConflict(f"{runtime.plan.application}: another runner is at work, {held.describe(now())}")
-    try:
-        yield
-    finally:
-        lease.release()
-
-
-def run_flow(
-    runtime: Runtime,
-    flow: Flow,
-    deployment_id: str,
-    *,
-    on_event: Callable[[StepEvent], None] | None = None,
-    execution_id: str = "manual",
-    now: Callable[[], float] = time.time,
-    **engine_kw: Any,
-) -> tuple[RunResult, str]:
-    """Run ``flow`` for ``deployment_id`` in this process, to the end: a flow run by hand (``bluegreen run``).
-
-    The same decision (:func:`decide_for`), settle, record writes, fencing and undo on failure as the
-    hooks, but outside CodeDeploy: no status is reported and nothing is re-invoked. CodeDeploy is asked
-    about the deployment (a deployment it does not know is one run by hand). It takes the
-    application's lease for the plan's deadline first, and releases it at the end; another runner
-    holding it is a :class:`StateConflict`. Waits (an Aurora cluster starting) are polled here until
-    done, bounded by the plan's ``deadline_minutes`` counted from now. ``execution_id`` only labels
-    the request. Raises what the record raises (:class:`StateConflict`, a missing table) and :class:`MustRetry`.
-    """
-    request = HookRequest(deployment_id=deployment_id, execution_id=execution_id)
-    clock = Clock(
-        first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
-    )
-    info = runtime.deployments.get(deployment_id)
-    with _by_hand(runtime, f"`bluegreen run {flow.value}` for {deployment_id}", now):
-        return _decide_and_run(
-            runtime, flow, request, info=info, clock=clock, on_event=on_event, handover=None, **engine_kw
-        )
-
-
-def settle_by_hand(
-    runtime: Runtime,
-    deployment_id: str,
-    *,
-    on_event: Callable[[StepEvent], None] | None = None,
-    now: Callable[[], float] = time.time,
-    **engine_kw: Any,
-) -> tuple[RunResult, str]:
-    """Settle deployment ``deployment_id`` by hand (``bluegreen run settle``), as its STOP event would.
-
-    For a deployment CodeDeploy still runs, it refuses (:class:`StateConflict`: stop it first); for one
-    CodeDeploy does not know (run by hand) or has ended, it takes the lease and runs the settle the
-    deployment-events handler would run. Returns the run and a message.
-    """
-    info = runtime.deployments.get(deployment_id)
-    with _by_hand(runtime, f"`bluegreen run settle` of {deployment_id}", now):
-        record = runtime.store.get(runtime.plan.application)
-        decision = decide_by_hand(deployment_id, record, info)
-        if decision.act is Act.REFUSE:
-            raise StateConflict(decision.reason)
-        if decision.act is Act.ATTENTION:
-            return RunResult(RunStatus.FAILED), decision.reason
-        if decision.settle is None or record is None:
-            return RunResult(RunStatus.SUCCEEDED), decision.reason
-        clock = Clock(
-            first_started=now(), deadline_minutes=runtime.deadline_minutes, time_left=lambda: float("inf"), now=now
-        )
-        return run_settle(runtime, record, decision.settle, clock, on_event=on_event, handover=None, **engine_kw)
 
 
 def _report(

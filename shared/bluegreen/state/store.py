@@ -304,12 +304,11 @@ class StateStore(ReportItems):
     ) -> LiveRecord:
         """End the deployment in ``phase`` (retired, prepare-failed or rolled-back) and append it to the history.
 
-        Reads the record, then one conditional ``UpdateItem``: sets the phase and ``finished_at``, and
-        writes the history with the new entry (the newest :data:`HISTORY_LIMIT` kept); ``live`` is not
-        touched. ``reason`` (why a failed deployment failed: its failing steps and their errors) is kept
-        as the deployment's ``failure`` and in its history entry (:func:`failure_text`). Finishing again
-        in the same phase returns the record unchanged; a phase the deployment cannot end in from where
-        it stands (see :data:`FINISH_FROM`) raises :class:`StateConflict`.
+        Reads the record, then one conditional ``UpdateItem``: the phase, ``finished_at``, ``failure``
+        (``reason``: why it failed, :func:`failure_text`) and the history with the new entry (the newest
+        :data:`HISTORY_LIMIT` kept); ``live`` is not touched. Finishing again in the same phase returns
+        the record unchanged; a phase it cannot end in from where it stands (:data:`FINISH_FROM`) raises
+        :class:`StateConflict`.
         """
         final = Phase(phase)
         if final not in FINISH_FROM:
@@ -351,15 +350,11 @@ class StateStore(ReportItems):
     # -- internals ---------------------------------------------------------------------------------
 
     def _new_item(
-        self,
-        application: str,
-        live: StackReference,
-        deployment_id: str | None,
-        extra: Mapping[str, str] | None = None,
+        self, application: str, live: StackReference, deployment_id: str | None, extra: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         now = self._now()
         item: dict[str, Any] = {"application": _checked_application(application), "live": live.value}
-        item.update(history=[], created_at=now)
+        item |= {"history": [], "created_at": now}
         if deployment_id is not None:
             item["deployment"] = new_deployment(deployment_id, live.partner, now, extra)
         return item

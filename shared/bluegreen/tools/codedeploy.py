@@ -145,6 +145,20 @@ class CodeDeployDeployments(_CodeDeployUser):
             raise
         return DeploymentInfo.from_response(cast("Mapping[str, Any]", found.get("deploymentInfo") or {}))
 
+    def stop(self, deployment_id: str, *, auto_rollback: bool = True) -> str:
+        """``StopDeployment`` (with ``autoRollbackEnabled``: CodeDeploy shifts traffic back); its status message.
+
+        A deployment that has already completed (``DeploymentAlreadyCompletedException``) is left as it
+        is: the answer says so. Any other error raises.
+        """
+        try:
+            found = self.client.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=auto_rollback)
+        except ClientError as exc:
+            if error_code(exc) == "DeploymentAlreadyCompletedException":
+                return f"deployment {deployment_id} had already completed"
+            raise
+        return str(found.get("statusMessage") or found.get("status") or "stop requested")
+
     def lifecycle_started(self, deployment_id: str, names: tuple[str, ...]) -> float | None:
         """When CodeDeploy started the lifecycle event ``names`` (epoch seconds) that is in progress, or None.
 
