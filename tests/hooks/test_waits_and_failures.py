@@ -101,8 +101,12 @@ def test_a_failed_prepare_puts_the_replacement_back_to_retired(harness: Harness,
     record = harness.store.get("orders")
     assert record is not None and record.phase is Phase.PREPARE_FAILED
     # why it failed is kept with the deployment and its history entry: the failing step and the error
-    failing = {"UpdateService": "ecs[0].enable", "SetSubscriptionAttributes": "sns[0].enable",
-               "EnableAlarmActions": "cloudwatch[0].enable", "RegisterStreamConsumer": "kinesis[0].register"}  # fmt: skip
+    failing = {
+        "UpdateService": "ecs[0].enable",
+        "SetSubscriptionAttributes": "sns[0].enable",
+        "EnableAlarmActions": "cloudwatch[0].enable",
+        "RegisterStreamConsumer": "kinesis[0].register",
+    }
     assert record.failure is not None and failing[operation] in record.failure
     assert "AccessDenied" in record.failure and operation in record.failure
     assert record.history[-1]["reason"] == record.failure
