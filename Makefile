@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo emulator bench test lint format check template-check clean
+.PHONY: setup demo emulator bench test lint format check template-check dist clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,5 +49,9 @@ template-check:  ## sam validate --lint, sam build (no Docker), checkov; sam and
 
 check: test lint template-check  ## what CI runs
 
+dist: setup  ## the wheel and the sdist in dist/ (pip install "dist/bluegreen-<version>-py3-none-any.whl[cli]")
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 clean:  ## remove the venv and caches
-	rm -rf $(VENV) .venv-sam .venv-checkov .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) .venv-sam .venv-checkov .venv-bench .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -62,13 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=coldstart.ROUNDS, help="cold-start samples per variant (7)")
     args = parser.parse_args(argv)
     pairs = tuple(sorted({int(p) for p in args.pairs.split(",")}))
-    cold_python = os.environ.get("BENCH_PYTHON") or sys.executable
     started = time.perf_counter()
+    try:
+        python313 = layer.find_python313()
+        _say(f"python3.13 for the cold starts ({python313})")
+        cold_python = layer.cold_start_python(python313)
+    except layer.BenchSetupError as error:
+        _say(str(error))
+        return 2
     runs: dict[tuple[Flow, int, str], wall.HookRun] = {}
     minimum = {}
     with tempfile.TemporaryDirectory(prefix="bluegreen-bench-") as work:
-        _say("building the layer")
-        built = layer.build(Path(work))
+        _say("building the layer (shared/Makefile, and sam build when .venv-sam exists)")
+        try:
+            built = layer.build(Path(work), python313)
+        except layer.BenchSetupError as error:
+            _say(str(error))
+            return 2
+        uncompiled = layer.without_pyc(built.directory, Path(work) / "uncompiled" / "python")
+        code = layer.function_code(Path(work) / "function")
         emulator = wall.EmulatorProcess()
         try:
             with wall.emulator_environment(emulator) as log:
@@ -93,10 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         cold = coldstart.measure(
             cold_python,
+            python_label="`BENCH_PYTHON`" if os.environ.get("BENCH_PYTHON") else f"`{layer.BENCH_VENV.name}`",
             plan=demo["plan"],
             state_table=demo["state_table"],
             clients=clients,
+            code=code,
             layer_python=built.directory,
+            uncompiled_python=uncompiled,
             rounds=args.rounds,
         )
     seconds = time.perf_counter() - started

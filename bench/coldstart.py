@@ -1,13 +1,17 @@
-"""Cold start of the hook handlers, in fresh processes, beside ``import boto3`` alone.
+"""Cold start of the functions, in fresh python3.13 processes, beside ``import boto3`` alone.
 
 Every sample is a new interpreter (``python -c``) that times, with ``perf_counter``, the import of a
-handler module (``handlers/`` and the layer's package on ``PYTHONPATH``, as in Lambda), then — for the
-"set-up" variants — what the first invocation does before its first request: the runtime
-(``bluegreen.hooks.entry.runtime()``: the demo plan from ``BLUEGREEN_PLAN``, the record store, the
-toolbox), the flow's steps (which import the tool modules and make the tools) and the clients, as
-many of each service as the hook made in the wall-time runs. No request is sent. Interpreter start-up
-is the same for every variant and is left out. The variants run round-robin (one warm-up round
-first, not counted), and each figure is the median of the rounds.
+handler module with the functions' code (``handlers/*.py``, no ``.pyc``, as their build ships it) and
+the layer as ``sam build`` makes it on ``PYTHONPATH``, in that order, as Lambda puts ``/var/task`` and
+``/opt/python`` on the path; boto3 and Powertools come from the interpreter's venv, as the runtime's
+boto3 and the Powertools layer come after them. ``PYTHONDONTWRITEBYTECODE`` is set: Lambda mounts code
+and layers read-only, so nothing compiled at a cold start is kept. The "set-up" variants then time what
+the first invocation does before its first request: the runtime (``bluegreen.hooks.entry.runtime()``:
+the demo plan from ``BLUEGREEN_PLAN``, the record store, the toolbox), the flow's steps (which import
+the tool modules and make the tools) and the clients, as many of each service as the hook made in the
+wall-time runs. No request is sent. Interpreter start-up is the same for every variant and is left out.
+A variant with the layer stripped of its ``.pyc`` shows what compiling costs. The variants run
+round-robin (one warm-up round first, not counted), and each figure is the median of the rounds.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 7
 
 #: What runs in each fresh interpreter: argv = kind, module, flow, clients (JSON).
@@ -63,9 +66,14 @@ if module != "boto3":
     import bluegreen
     out["package"] = bluegreen.__file__
     yaml = sys.modules.get("yaml")
+    out["yaml"] = getattr(yaml, "__file__", None)
     out["libyaml"] = bool(getattr(yaml, "__with_libyaml__", False)) if yaml else None
 print(json.dumps(out))
 """
+
+#: The functions' handler modules (template.yaml), the hooks first.
+HANDLERS = ("before_allow_traffic", "after_allow_traffic", "deployment_state_changed", "rds_apply_tags",
+            "rds_enable_performance_insights", "rds_keep_retired_stopped")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,8 @@ class Variant:
     module: str
     kind: str = "import"
     flow: str = ""
-    shipped: bool = False
+    #: Import from the layer stripped of its ``.pyc``.
+    uncompiled: bool = False
 
 
 @dataclass
@@ -88,14 +97,15 @@ class ColdStart:
     rounds: int
     #: What each variant is, in the order they are shown.
     titles: dict[str, str] = field(default_factory=dict)
-    #: The interpreter, as the report names it (``python3.13 (CPython 3.13.0)``).
+    #: The interpreter, as the report names it (``CPython 3.13.0, .venv-bench``).
     python_label: str = ""
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     breakdown: dict[str, float] = field(default_factory=dict)
-    #: The same breakdown with the layer as shipped (no compiled files); empty when not measured.
-    breakdown_shipped: dict[str, float] = field(default_factory=dict)
+    #: The same breakdown with the layer stripped of its ``.pyc``.
+    breakdown_uncompiled: dict[str, float] = field(default_factory=dict)
     heaviest: list[tuple[str, float]] = field(default_factory=list)
-    libyaml_shipped: bool | None = None
+    #: Whether any probe loaded PyYAML's C extension (None: none imported yaml).
+    libyaml: bool | None = None
 
     def median(self, key: str, phase: str = "import") -> float:
         """The median of ``phase`` over the rounds of variant ``key``."""
@@ -117,32 +127,27 @@ class ColdStart:
         return min(values), max(values)
 
 
-def variants(shipped: bool) -> list[Variant]:
-    """What to time; the ``shipped`` ones only when a built layer (without compiled files) is at hand."""
-    found = [
-        Variant("boto3", "`import boto3` alone", "boto3"),
-        Variant("prepare", "`import before_allow_traffic`", "before_allow_traffic"),
-        Variant("retire", "`import after_allow_traffic`", "after_allow_traffic"),
+def variants() -> list[Variant]:
+    """What to time: ``import boto3``, each handler's import, the hooks' set-up, and one import without ``.pyc``."""
+    found = [Variant("boto3", "`import boto3` alone", "boto3")]
+    found += [Variant(handler, f"`import {handler}`", handler) for handler in HANDLERS]
+    found += [
         Variant("prepare-setup", "before_allow_traffic: import + first-invocation set-up", "before_allow_traffic",
                 "setup", "prepare"),
         Variant("retire-setup", "after_allow_traffic: import + first-invocation set-up", "after_allow_traffic",
                 "setup", "retire"),
+        Variant("prepare-uncompiled", "`import before_allow_traffic`, the layer without its `.pyc`",
+                "before_allow_traffic", uncompiled=True),
     ]  # fmt: skip
-    if shipped:
-        found += [
-            Variant("prepare-shipped", "`import before_allow_traffic`, layer as shipped (no .pyc)",
-                    "before_allow_traffic", shipped=True),
-            Variant("prepare-setup-shipped", "before_allow_traffic: import + set-up, layer as shipped (no .pyc)",
-                    "before_allow_traffic", "setup", "prepare", shipped=True),
-        ]  # fmt: skip
     return found
 
 
-def _environment(python_path: list[Path], plan: Mapping[str, Any], state_table: str, shipped: bool) -> dict[str, str]:
+def _environment(python_path: list[Path], plan: Mapping[str, Any], state_table: str) -> dict[str, str]:
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
     env.update(
         {
             "PYTHONPATH": os.pathsep.join(str(path) for path in python_path),
+            "PYTHONDONTWRITEBYTECODE": "1",
             "AWS_REGION": str(plan.get("region") or "eu-central-1"),
             "AWS_DEFAULT_REGION": str(plan.get("region") or "eu-central-1"),
             "AWS_ACCESS_KEY_ID": "testing",
@@ -154,14 +159,12 @@ def _environment(python_path: list[Path], plan: Mapping[str, Any], state_table: 
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
-    if shipped:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
-def _probe(python: str, variant: Variant, env: dict[str, str], clients: Mapping[str, int]) -> dict[str, Any]:
+def _probe(python: str, variant: Variant, env: dict[str, str], clients: Mapping[str, int], cwd: Path) -> dict[str, Any]:
     args = [python, "-c", PROBE, variant.kind, variant.module, variant.flow, json.dumps(dict(clients))]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=cwd)
     if done.returncode != 0:
         raise RuntimeError(f"cold-start probe {variant.key} failed:\n{done.stderr[-2000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -170,42 +173,44 @@ def _probe(python: str, variant: Variant, env: dict[str, str], clients: Mapping[
 def measure(
     python: str,
     *,
+    python_label: str,
     plan: Mapping[str, Any],
     state_table: str,
     clients: Mapping[str, Mapping[str, int]],
-    layer_python: Path | None,
+    code: Path,
+    layer_python: Path,
+    uncompiled_python: Path,
     rounds: int = ROUNDS,
 ) -> ColdStart:
-    """Time every variant ``rounds`` times (after one warm-up round); ``clients`` by flow, from the wall-time runs."""
-    source = [ROOT / "handlers", ROOT / "shared"]
-    shipped_path = [ROOT / "handlers", layer_python] if layer_python is not None else None
-    chosen = variants(shipped_path is not None)
-    envs = {}
-    for variant in chosen:
-        path = shipped_path if variant.shipped and shipped_path is not None else source
-        envs[variant.key] = _environment(path, plan, state_table, variant.shipped)
-    result = ColdStart(python=python, rounds=rounds, titles={v.key: v.title for v in chosen})
+    """Time every variant ``rounds`` times (after one warm-up round); ``clients`` by flow, from the wall-time runs.
+
+    ``code`` holds the handler modules; ``layer_python`` is the built layer's ``python/``, and
+    ``uncompiled_python`` the same without ``.pyc``.
+    """
+    chosen = variants()
+    layers = {v.key: uncompiled_python if v.uncompiled else layer_python for v in chosen}
+    envs = {key: _environment([code, layer], plan, state_table) for key, layer in layers.items()}
     version = subprocess.run(
         [python, "-c", "import platform; print(platform.python_implementation(), platform.python_version())"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    where = "`BENCH_PYTHON`" if os.environ.get("BENCH_PYTHON") else "the project's `.venv`"
-    result.python_label = f"{version}, {where}"
+    result = ColdStart(python=python, rounds=rounds, titles={v.key: v.title for v in chosen})
+    result.python_label = f"{version}, {python_label}"
     for round_number in range(rounds + 1):
         for variant in chosen:
-            sample = _probe(python, variant, envs[variant.key], clients.get(variant.flow, {}))
-            expected = str(layer_python if variant.shipped else ROOT / "shared")
-            if "package" in sample and not sample["package"].startswith(expected):
-                raise RuntimeError(f"{variant.key} imported bluegreen from {sample['package']}, not {expected}")
-            if variant.shipped and "libyaml" in sample:
-                result.libyaml_shipped = sample["libyaml"]
+            sample = _probe(python, variant, envs[variant.key], clients.get(variant.flow, {}), code)
+            expected = str(layers[variant.key])
+            for what in ("package", "yaml"):
+                if what in sample and not str(sample[what]).startswith(expected):
+                    raise RuntimeError(f"{variant.key} imported {what} from {sample[what]}, not from {expected}")
+            if sample.get("libyaml") is not None:
+                result.libyaml = bool(result.libyaml) or sample["libyaml"]
             if round_number:
                 result.samples.setdefault(variant.key, []).append(sample)
-    result.breakdown, result.heaviest = import_breakdown(python, envs["prepare"])
-    if "prepare-shipped" in envs:
-        result.breakdown_shipped, _ = import_breakdown(python, envs["prepare-shipped"])
+    result.breakdown, result.heaviest = import_breakdown(python, envs["before_allow_traffic"], code)
+    result.breakdown_uncompiled, _ = import_breakdown(python, envs["prepare-uncompiled"], code)
     return result
 
 
@@ -255,7 +260,7 @@ def _tree(stderr: str, top: str) -> list[tuple[str, int, str]]:
 
 
 def import_breakdown(
-    python: str, env: dict[str, str], runs: int = 5
+    python: str, env: dict[str, str], cwd: Path, runs: int = 5
 ) -> tuple[dict[str, float], list[tuple[str, float]]]:
     """``-X importtime`` of ``import before_allow_traffic``: self time by package, and the heaviest modules (medians).
 
@@ -266,7 +271,7 @@ def import_breakdown(
     modules: dict[str, list[float]] = defaultdict(list)
     for _ in range(runs):
         args = [python, "-X", "importtime", "-c", "import before_allow_traffic"]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+        done = subprocess.run(args, env=env, capture_output=True, text=True, check=True, cwd=cwd)
         totals: Counter[str] = Counter()
         for name, micros, owner in _tree(done.stderr, "before_allow_traffic"):
             totals[owner] += micros

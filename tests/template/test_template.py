@@ -311,14 +311,15 @@ def test_globals_set_runtime_architecture_tracing_and_environment(template: dict
 # --- layer and table --------------------------------------------------------------------------
 
 
-def test_layer_is_built_from_shared_with_python313(resources: dict[str, Any]) -> None:
+def test_layer_is_built_from_shared_by_its_makefile(resources: dict[str, Any]) -> None:
     layer = resources["BlueGreenLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # sam build runs `make build-BlueGreenLayer` of ContentUri's Makefile (what it builds: test_layer.py).
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert re.search(r"^build-BlueGreenLayer:", (ROOT / "shared" / "Makefile").read_text(), re.MULTILINE)
     assert set(layer["Properties"]["CompatibleArchitectures"]) == {"arm64", "x86_64"}
-    assert (ROOT / "shared" / "bluegreen" / "__init__.py").is_file()  # so python/bluegreen/ in the layer
 
 
 def test_state_table_is_recoverable_encrypted_and_expires_items(resources: dict[str, Any]) -> None:
@@ -422,8 +423,11 @@ def test_rds_function_is_subscribed_to_the_topic_and_fails_to_the_on_failure_que
     resources: dict[str, Any], logical_id: str
 ) -> None:
     props = resources[logical_id]["Properties"]
-    events = list(props["Events"].values())
-    assert events == [{"Type": "SNS", "Properties": {"Topic": {"Ref": "RdsEventsTopic"}}}]
+    (event,) = props["Events"].values()
+    assert event["Type"] == "SNS"
+    assert event["Properties"]["Topic"] == {"Ref": "RdsEventsTopic"}
+    # What each filter policy lets through: tests/template/test_options.py.
+    assert set(event["Properties"]) == {"Topic", "FilterPolicyScope", "FilterPolicy"}
     config = props["EventInvokeConfig"]
     assert config["DestinationConfig"]["OnFailure"] == {
         "Type": "SQS",
