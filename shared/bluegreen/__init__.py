@@ -6,4 +6,8 @@ The package is the shared Lambda layer: per-service tools (:mod:`bluegreen.tools
 
 from bluegreen.refs import ClusterState, StackReference
 
-__all__ = ["ClusterState", "StackReference"]
+__all__ = ["ClusterState", "StackReference", "__version__"]
+
+#: The package's version when it is not installed (``bluegreen --version`` prefers the installed
+#: distribution's); kept equal to pyproject.toml's by tests/cli/test_options.py.
+__version__ = "0.1.0"

@@ -59,6 +59,7 @@ class Flow(StrEnum):
     PREPARE = "before-allow-traffic"
     RETIRE = "after-allow-traffic"
     SETTLE = "settle"  # by hand only (``bluegreen run settle``): put an ended deployment's replacement back
+    ABORT = "abort"  # by hand only (``bluegreen run abort``): stop a deployment in flight, then as SETTLE
 
 
 @dataclass(frozen=True)

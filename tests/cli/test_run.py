@@ -5,7 +5,10 @@ from __future__ import annotations
 from bluegreen.refs import StackReference
 from bluegreen.state import Phase, StateStore
 from tests.cli.conftest import Cli
+from tests.support.codedeploy import DeploymentBook, install_shim
 from tests.support.world import view
+
+A = StackReference.A
 
 
 def _store(cli: Cli) -> StateStore:
@@ -110,3 +113,67 @@ def test_a_prepared_deployment_is_not_prepared_again(cli: Cli) -> None:
     assert ran.code == 0
     assert "already prepared" in ran.out
     assert cli.faults.calls[calls:] == ["GetItem", "GetDeployment"]
+
+
+# --------------------------------------------------------------------------- superseding one in flight
+
+
+def _ended_in_flight(cli: Cli) -> DeploymentBook:
+    """CodeDeploy's d-1 prepared by hand, then stopped by CodeDeploy: the record still shows it in flight."""
+    book = install_shim(cli.monkeypatch).deployments
+    book.create("d-1")
+    assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    book.stop("d-1")
+    record = _store(cli).get("orders")
+    assert record is not None and record.in_flight and record.phase is Phase.PREPARED
+    return book
+
+
+def test_superseding_a_deployment_in_flight_is_refused_without_force(cli: Cli) -> None:
+    _ended_in_flight(cli)
+    before = (_store(cli).get("orders"), view(cli.world, "a"), view(cli.world, "b"))
+    calls = len(cli.faults.calls)
+    ran = cli.with_plan("run", "before-allow-traffic", "--yes", "--deployment-id", "d-2")
+    assert ran.code == 1
+    assert ran.err.startswith(
+        "bluegreen: error: refused: deployment d-1 is in flight on record, and CodeDeploy has ended it: this prepare "
+        "of d-2 would supersede it — first undo-prepare of deployment d-1: "
+    )
+    assert "then prepare stack b. Pass --force to do so" in ran.err
+    assert not [name for name in cli.faults.calls[calls:] if not name.startswith(("Get", "Describe", "List"))]
+    assert (_store(cli).get("orders"), view(cli.world, "a"), view(cli.world, "b")) == before
+    as_json = cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-2", "--output", "json")
+    assert as_json.code == 1
+    assert (as_json.json["status"], as_json.json["plan"]["supersedes"]) == ("refused", "d-1")
+    assert as_json.json["message"].startswith("deployment d-1 is in flight on record")
+    dry = cli.with_plan("plan", "prepare", "--deployment-id", "d-2", "--output", "json")
+    assert dry.code == 0 and dry.json["supersedes"] == "d-1" and dry.json["refused"] is None
+    assert any("a run by hand needs --force" in note for note in dry.json["notes"])
+
+
+def test_with_force_the_deployment_in_flight_is_put_back_and_the_prepare_goes_on(cli: Cli) -> None:
+    _ended_in_flight(cli)
+    ran = cli.with_plan("run", "before-allow-traffic", "--yes", "--force", "--deployment-id", "d-2")
+    assert ran.code == 0, ran.err
+    assert "✓ succeeded before-allow-traffic" in ran.out
+    record = _store(cli).get("orders")
+    assert record is not None and (record.deployment_id, record.phase, record.live) == ("d-2", Phase.PREPARED, A)
+    assert "d-1" in record.ended_deployment_ids
+    assert view(cli.world, "a").working and view(cli.world, "b").working
+
+
+def test_force_is_not_needed_when_nothing_is_in_flight(cli: Cli) -> None:
+    assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    assert cli.with_plan("run", "retire", "--yes").code == 0
+    ran = cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-2", "--output", "json")
+    assert ran.code == 0, ran.err
+    assert ran.json["plan"]["supersedes"] is None
+
+
+def test_force_does_not_override_a_refusal_of_the_decision(cli: Cli) -> None:
+    book = install_shim(cli.monkeypatch).deployments
+    book.create("d-1")
+    assert cli.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    ran = cli.with_plan("run", "prepare", "--yes", "--force", "--deployment-id", "d-2")  # d-1 still runs
+    assert ran.code == 1
+    assert "d-1 of orders/orders-dg (InProgress)" in ran.err and "is refused and nothing is changed" in ran.err

@@ -49,9 +49,9 @@ from tests.conftest import REGION
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plan.yaml"
 ACCOUNT = "123456789012"
-SUB_A = f"arn:aws:sns:eu-central-1:{ACCOUNT}:fn-updates-a-dev:1f2e3d4c-5b6a-4789-8abc-def012345678"
-SUB_B = f"arn:aws:sns:eu-central-1:{ACCOUNT}:fn-updates-b-dev:9a8b7c6d-5e4f-4321-9fed-cba987654321"
-STREAM = f"arn:aws:kinesis:eu-central-1:{ACCOUNT}:stream/my-stream-dev"
+SUB_A = f"arn:aws:sns:eu-central-1:{ACCOUNT}:orders-updates-a:1f2e3d4c-5b6a-4789-8abc-def012345678"
+SUB_B = f"arn:aws:sns:eu-central-1:{ACCOUNT}:orders-updates-b:9a8b7c6d-5e4f-4321-9fed-cba987654321"
+STREAM = f"arn:aws:kinesis:eu-central-1:{ACCOUNT}:stream/orders-stream"
 
 
 def example() -> dict[str, Any]:
@@ -85,40 +85,38 @@ def test_the_design_example_parses_into_every_entry() -> None:
     assert plan.account_id == ACCOUNT
     assert plan.initial_live is StackReference.A
     assert plan.deadline_minutes == 50
-    assert plan.ecs == (
-        EcsEntry(cluster="deep-sea-fargate", a="thing-runner-a-prod", b="thing-runner-b-prod", desired_tasks=1),
-    )
+    assert plan.ecs == (EcsEntry(cluster="orders-cluster", a="orders-worker-a", b="orders-worker-b", desired_tasks=1),)
     assert plan.sqs == (
         SqsEntry(
-            a=SqsQueues(queue="fn-queue-a-dev", dlq="fn-dlq-a-dev"),
-            b=SqsQueues(queue="fn-queue-b-dev", dlq="fn-dlq-b-dev"),
+            a=SqsQueues(queue="orders-queue-a", dlq="orders-dlq-a"),
+            b=SqsQueues(queue="orders-queue-b", dlq="orders-dlq-b"),
         ),
     )
     assert plan.sns == (SnsEntry(a=SUB_A, b=SUB_B),)
-    assert plan.lambda_ == (LambdaEntry(a="fn-a-dev", b="fn-b-dev", alias="live"),)
+    assert plan.lambda_ == (LambdaEntry(a="orders-fn-a", b="orders-fn-b", alias="live"),)
     assert plan.cloudwatch == (
         CloudWatchEntry(
-            a=AlarmSet(alarm_prefix="mock service - dev", alarm_suffix="- A"),
-            b=AlarmSet(alarm_prefix="mock service - dev", alarm_suffix="- B"),
+            a=AlarmSet(alarm_prefix="orders-service ", alarm_suffix="- A"),
+            b=AlarmSet(alarm_prefix="orders-service ", alarm_suffix="- B"),
         ),
     )
     assert plan.kinesis == (
         KinesisEntry(
             stream_arn=STREAM,
-            a="con1A",
-            b="con1B",
-            feeds=StackPair(a="fn-a-dev", b="fn-b-dev"),
+            a="orders-consumer-a",
+            b="orders-consumer-b",
+            feeds=StackPair(a="orders-fn-a", b="orders-fn-b"),
             mapping={"starting_position": "LATEST", "batch_size": 100},
         ),
     )
-    assert plan.dynamodb == (DynamoEntry(a="table-a-dev", b="table-b-dev", on_retire="keep"),)
+    assert plan.dynamodb == (DynamoEntry(a="orders-table-a", b="orders-table-b", on_retire="keep"),)
     assert plan.aurora == (
         AuroraEntry(
-            a="fn-db-a-dev",
-            b="fn-db-b-dev",
+            a="orders-db-a",
+            b="orders-db-b",
             minimum_cluster_size=1,
             on_retire="stop",
-            namespace="fn",
+            namespace="orders",
             tags={"team": "orders"},
         ),
     )
@@ -196,15 +194,15 @@ def test_every_entry_builds_its_tool_config() -> None:
 
     assert plan.ecs[0].config(REGION, ACCOUNT) == EcsConfig(
         **common,
-        cluster="deep-sea-fargate",
-        service_name_a="thing-runner-a-prod",
-        service_name_b="thing-runner-b-prod",
+        cluster="orders-cluster",
+        service_name_a="orders-worker-a",
+        service_name_b="orders-worker-b",
         desired_tasks=1,
     )
     assert plan.sqs[0].config(REGION, ACCOUNT) == SqsConfig(
         **common,
-        queue_a=QueuePair("fn-queue-a-dev", "fn-dlq-a-dev"),
-        queue_b=QueuePair("fn-queue-b-dev", "fn-dlq-b-dev"),
+        queue_a=QueuePair("orders-queue-a", "orders-dlq-a"),
+        queue_b=QueuePair("orders-queue-b", "orders-dlq-b"),
     )
     filters = {"enabled_filter": {"event": ["order-created"]}, "disabled_filter": {"event": ["never"]}}
     assert plan.sns[0].config(REGION, ACCOUNT) == SnsConfig(
@@ -212,30 +210,30 @@ def test_every_entry_builds_its_tool_config() -> None:
     )
     assert plan.lambda_[0].config(REGION, ACCOUNT) == LambdaConfig(
         **common,
-        lambda_name_a="fn-a-dev",
-        lambda_name_b="fn-b-dev",
+        lambda_name_a="orders-fn-a",
+        lambda_name_b="orders-fn-b",
         alias="live",
         event_bus_names=("default", "orders-bus"),
     )
     assert plan.cloudwatch[0].config(REGION, ACCOUNT) == CloudWatchConfig(
         **common,
-        alarm_stack_a=AlarmStack("mock service - dev", "- A"),
-        alarm_stack_b=AlarmStack("mock service - dev", "- B"),
+        alarm_stack_a=AlarmStack("orders-service ", "- A"),
+        alarm_stack_b=AlarmStack("orders-service ", "- B"),
     )
     assert plan.kinesis[0].config(REGION, ACCOUNT) == KinesisConfig(
-        **common, stream_arn=STREAM, consumer_name_a="con1A", consumer_name_b="con1B"
+        **common, stream_arn=STREAM, consumer_name_a="orders-consumer-a", consumer_name_b="orders-consumer-b"
     )
     assert plan.dynamodb[0].config(REGION, ACCOUNT) == DynamoConfig(
-        **common, table_name_a="table-a-dev", table_name_b="table-b-dev", wait_for_table_delete=True
+        **common, table_name_a="orders-table-a", table_name_b="orders-table-b", wait_for_table_delete=True
     )
     assert plan.aurora[0].config(REGION, None) == AuroraConfig(
         region=REGION,
         account_id=None,
-        cluster_name_a="fn-db-a-dev",
-        cluster_name_b="fn-db-b-dev",
+        cluster_name_a="orders-db-a",
+        cluster_name_b="orders-db-b",
         minimum_cluster_size=1,
         skip_delete_snapshots=True,
-        namespace="fn",
+        namespace="orders",
         tags={"team": "orders"},
     )
 
@@ -361,20 +359,20 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "a equals b",
-        setting(("aurora", 0, "b"), "fn-db-a-dev"),
+        setting(("aurora", 0, "b"), "orders-db-a"),
         "plan.aurora[0].b",
         "the same Aurora cluster as plan.aurora[0].a — blue/green needs two copies",
     ),
-    ("a equals b, case", setting(("aurora", 0, "b"), "FN-DB-A-DEV"), "plan.aurora[0].b", "the same Aurora cluster"),
+    ("a equals b, case", setting(("aurora", 0, "b"), "ORDERS-DB-A"), "plan.aurora[0].b", "the same Aurora cluster"),
     (
         "two entries",
-        setting(("dynamodb", 1), {"a": "table-c", "b": "table-b-dev"}),
+        setting(("dynamodb", 1), {"a": "table-c", "b": "orders-table-b"}),
         "plan.dynamodb[1].b",
         "the same table as plan.dynamodb[0].b: a resource belongs to one entry only",
     ),
     (
         "dlq is the other queue",
-        setting(("sqs", 0, "b", "dlq"), "fn-queue-a-dev"),
+        setting(("sqs", 0, "b", "dlq"), "orders-queue-a"),
         "plan.sqs[0].b.dlq",
         "the same SQS queue as plan.sqs[0].a.queue",
     ),
@@ -392,7 +390,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "ecs arn of the other service",
-        setting(("ecs", 0, "b"), f"arn:aws:ecs:eu-central-1:{ACCOUNT}:service/deep-sea-fargate/thing-runner-a-prod"),
+        setting(("ecs", 0, "b"), f"arn:aws:ecs:eu-central-1:{ACCOUNT}:service/orders-cluster/orders-worker-a"),
         "plan.ecs[0].b",
         "the same ECS service as plan.ecs[0].a",
     ),
@@ -405,7 +403,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "alarms overlap",
-        setting(("cloudwatch", 0, "a"), {"alarm_prefix": "mock service"}),
+        setting(("cloudwatch", 0, "a"), {"alarm_prefix": "orders-serv"}),
         "plan.cloudwatch[0].b",
         "overlap those of plan.cloudwatch[0].a",
     ),
@@ -417,7 +415,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "sns topic arn",
-        setting(("sns", 0, "a"), f"arn:aws:sns:eu-central-1:{ACCOUNT}:fn-updates-a-dev"),
+        setting(("sns", 0, "a"), f"arn:aws:sns:eu-central-1:{ACCOUNT}:orders-updates-a"),
         "plan.sns[0].a",
         "is a topic ARN",
     ),
@@ -471,7 +469,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "consumer arn",
-        setting(("kinesis", 0, "stream_arn"), STREAM + "/consumer/con1A:1"),
+        setting(("kinesis", 0, "stream_arn"), STREAM + "/consumer/orders-consumer-a:1"),
         "plan.kinesis[0].stream_arn",
         "is a consumer ARN",
     ),
@@ -484,7 +482,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "feeds same",
-        setting(("kinesis", 0, "feeds", "b"), "fn-a-dev"),
+        setting(("kinesis", 0, "feeds", "b"), "orders-fn-a"),
         "plan.kinesis[0].feeds.b",
         "the same function as a",
     ),
@@ -601,7 +599,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "function qualified arn",
-        setting(("lambda", 0, "a"), f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:fn-a-dev:live"),
+        setting(("lambda", 0, "a"), f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:orders-fn-a:live"),
         "plan.lambda[0].a",
         "no version or alias: set alias",
     ),

@@ -19,7 +19,7 @@ from bluegreen.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND
 from bluegreen.engine import Step, reversed_steps, waves
 from bluegreen.flows import prepare_steps, retire_steps
 from bluegreen.hooks import Flow, Runtime, decide_for
-from bluegreen.hooks.decide import Act, Settle, SettleHow, decide_by_hand
+from bluegreen.hooks.decide import Act, Settle, SettleHow, decide_abort, decide_by_hand
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
 
@@ -49,6 +49,7 @@ class FlowPlan:
     settle: str | None = None
     settle_steps: list[Step] = field(default_factory=list)
     settle_writes: list[str] = field(default_factory=list)
+    supersedes: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view: ``waves`` is a list of waves, each a list of steps that run in parallel."""
@@ -74,6 +75,7 @@ class FlowPlan:
             "record_after": self.record_after,
             "on_failure": self.on_failure,
             "notes": self.notes,
+            "supersedes": self.supersedes,
         }
 
 
@@ -111,12 +113,14 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     prepare needs it) and takes the very decision a run would take (:func:`bluegreen.hooks.decide.decide`):
     the settle that comes first, then the steps, or the refusal. The decision's act picks what is shown
     as the run picks what it runs (``bluegreen.hooks._decide_and_run``): an act the run answers Failed
-    without doing anything is a refusal here.
+    without doing anything is a refusal here. A prepare that settles first a deployment the record
+    still shows in flight (CodeDeploy ended it, the record has not caught up) *supersedes* it:
+    :attr:`FlowPlan.supersedes` names it, and ``bluegreen run`` asks for ``--force`` then.
     """
     plan = runtime.plan
     live = record.live if record is not None else plan.initial_live
-    if flow is Flow.SETTLE:
-        return _plan_settle(runtime, record, deployment_id)
+    if flow in (Flow.SETTLE, Flow.ABORT):
+        return (_plan_settle if flow is Flow.SETTLE else _plan_abort)(runtime, record, deployment_id)
     if flow is Flow.RETIRE and record is None:
         fp = FlowPlan(flow, plan.application, runtime.region, deployment_id, live)
         fp.refusal_code = EXIT_NOT_FOUND
@@ -150,6 +154,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
         fp.settle_writes = settle_writes(plan.application, record, decision.settle)
         if decision.settle.how is SettleHow.PUT_BACK and record.phase is Phase.FLIPPED:
             live = fp.live = record.live.partner
+        _note_superseded(fp, record)
     act = decision.act
     if act is Act.PREPARE or (act is Act.RESUME_PUT_BACK and flow is Flow.PREPARE):
         _plan_prepare(fp, runtime, record, act, live)
@@ -160,6 +165,16 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     else:  # Act.REFUSE, and any act a run answers Failed without running anything
         fp.refusal = decision.reason
     return fp
+
+
+def _note_superseded(fp: FlowPlan, record: LiveRecord) -> None:
+    """A prepare that settles first a deployment the record shows in flight supersedes it: say so."""
+    if fp.flow is Flow.PREPARE and record.in_flight and record.deployment_id != fp.deployment_id:
+        fp.supersedes = record.deployment_id
+        fp.notes.append(
+            f"deployment {record.deployment_id} is in flight on record ({record.phase}) and this prepare "
+            "supersedes it: a run by hand needs --force"
+        )
 
 
 def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None) -> FlowPlan:
@@ -186,6 +201,39 @@ def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str
         fp.settle_steps = settle_steps(runtime, record, decision.settle)
         fp.settle_writes = settle_writes(runtime.plan.application, record, decision.settle)
         fp.target = record.replacement
+    return fp
+
+
+def _plan_abort(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None) -> FlowPlan:
+    """The dry run of ``bluegreen run abort`` (:func:`bluegreen.hooks.by_hand.abort_by_hand`)."""
+    live = record.live if record is not None else runtime.plan.initial_live
+    d = deployment_id or (record.deployment_id if record is not None else None)
+    fp = FlowPlan(Flow.ABORT, runtime.plan.application, runtime.region, d, live)
+    if d is None or record is None:
+        fp.refusal, fp.refusal_code = "nothing to abort: there is no deployment on record", EXIT_NOT_FOUND
+        return fp
+    info, note = _codedeploy_view(runtime, d)
+    if note:
+        fp.notes.append(note)
+    decision = decide_abort(d, record)
+    fp.decision = f"{decision.act.value}: {decision.reason}"
+    if decision.act in (Act.REFUSE, Act.ATTENTION):
+        fp.refusal = decision.reason
+        return fp
+    if info is not None and not info.ended:
+        fp.notes.append(
+            f"CodeDeploy is asked first to stop {d} (codedeploy:StopDeployment autoRollbackEnabled=true): it "
+            "shifts the web tier back, and the deployment's hooks still to come report Failed"
+        )
+    if decision.settle is None:
+        fp.notes.append(f"nothing to do: {decision.reason}")
+        return fp
+    from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
+
+    fp.settle = f"{decision.settle.how.value} of deployment {d}: {decision.settle.reason}"
+    fp.settle_steps = settle_steps(runtime, record, decision.settle)
+    fp.settle_writes = settle_writes(runtime.plan.application, record, decision.settle)
+    fp.target = record.replacement
     return fp
 
 

@@ -47,7 +47,7 @@ def classify(exc: BaseException) -> tuple[int, str]:  # noqa: PLR0911 - one retu
         return EXIT_NOT_FOUND, str(exc)
     if isinstance(exc, StateConflict):
         return EXIT_FAILED, str(exc)
-    if isinstance(exc, ModuleNotFoundError) and exc.name in ("rich", "moto", "bluegreen.cli.demo"):
+    if isinstance(exc, ModuleNotFoundError) and exc.name in ("rich", "moto", "shtab", "bluegreen.cli.demo"):
         return EXIT_FAILED, f"{exc}: install the extras with pip install 'bluegreen[cli,local]'"
     return EXIT_FAILED, f"{type(exc).__name__}: {exc} (--debug shows the traceback)"
 

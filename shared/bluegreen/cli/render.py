@@ -78,6 +78,16 @@ def status_table(report: StatusReport) -> Table:
     return table
 
 
+def status_line(report: StatusReport) -> str:
+    """The deployment on record in one line (``status --watch`` off a terminal prints it when it changes)."""
+    record = report.record
+    if record is None or record.deployment_id is None:
+        return f"{report.application}: no deployment yet; live {report.live}"
+    state = "in flight" if record.in_flight else ("settled" if record.settled else "ended, not settled yet")
+    line = f"{report.application}: deployment {record.deployment_id} {record.phase} ({state}); live {record.live}"
+    return line + (f"; failed: {record.failure}" if record.failure else "")
+
+
 def render_status(report: StatusReport) -> None:
     """Print the record (live stack, deployment in flight, history) and the status table."""
     console = make_console()

@@ -48,11 +48,11 @@ def plan_source(args: argparse.Namespace, explicit: str | None = None) -> tuple[
     return kind, (os.environ[PLAN_VAR] if kind == "inline" else value)
 
 
-def load_plan(args: argparse.Namespace, session: boto3.Session | None, explicit: str | None = None) -> tuple[Plan, str]:
-    """The plan and where it came from (for messages)."""
+def plan_text(args: argparse.Namespace, session: boto3.Session | None, explicit: str | None = None) -> tuple[str, str]:
+    """The plan's text, as the hooks would read it, and where it came from (for messages)."""
     kind, value = plan_source(args, explicit)
     if kind == "inline":
-        return load_plan_text(value, source=PLAN_VAR), PLAN_VAR
+        return value, PLAN_VAR
     if kind == "ssm":
         region = session_region(args, session)
         if region is None:
@@ -63,8 +63,7 @@ def load_plan(args: argparse.Namespace, session: boto3.Session | None, explicit:
             if error_code(exc) == "ParameterNotFound":
                 raise CliError(EXIT_NOT_FOUND, f"SSM parameter {value!r} not found in {region}") from None
             raise
-        source = f"SSM parameter {value}"
-        return load_plan_text(str(text["Parameter"]["Value"]), source=source), source
+        return str(text["Parameter"]["Value"]), f"SSM parameter {value}"
     try:
         text = sys.stdin.read() if value == "-" else Path(value).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -72,7 +71,12 @@ def load_plan(args: argparse.Namespace, session: boto3.Session | None, explicit:
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise CliError(EXIT_USAGE, f"cannot read plan file {value!r}: {reason}") from None
-    source = "stdin" if value == "-" else value
+    return text, "stdin" if value == "-" else value
+
+
+def load_plan(args: argparse.Namespace, session: boto3.Session | None, explicit: str | None = None) -> tuple[Plan, str]:
+    """The plan and where it came from (for messages)."""
+    text, source = plan_text(args, session, explicit)
     return load_plan_text(text, source=source), source
 
 
