@@ -135,3 +135,22 @@ def test_an_endpoint_that_cannot_be_reached_exits_3(cli: Cli) -> None:
     ran = cli.with_plan("status", "--record-only")
     assert ran.code == 3
     assert "cannot reach AWS" in _one_line(ran.err)
+
+
+def test_an_unreachable_endpoint_blames_the_emulator_only_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError  # noqa: PLC0415
+
+    from bluegreen.cli.errors import classify  # noqa: PLC0415
+
+    unreachable = EndpointConnectionError(endpoint_url="https://dynamodb.xx-nowhere-1.amazonaws.com/")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    code, message = classify(unreachable)
+    assert code == 3 and "is the region right" in message and "emulator" not in message
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    assert "is the emulator running" in classify(unreachable)[1]
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_a_port_that_is_no_port_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--port", port]) == 2  # never a silently different port
+    assert "port" in capsys.readouterr().err

@@ -188,6 +188,17 @@ def version() -> str:
         return bluegreen.__version__
 
 
+def _port(value: str) -> int:
+    """A TCP port for ``emulator --port``: 1 to 65535 (a usage error otherwise, never another port)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: it must be 1 to 65535")
+    return port
+
+
 def _add_options(parser: argparse.ArgumentParser, command: str | None) -> None:
     """Add the options ``command`` honours (None: all of them, for the top level, before the command).
 
@@ -269,7 +280,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     )
     command("demo", "seed the embedded emulator and run a whole deployment")
     emulator = command("emulator", "run the embedded emulator, seeded, until Ctrl-C")
-    emulator.add_argument("--port", type=int, help="the port to listen on")
+    emulator.add_argument("--port", type=_port, help="the port to listen on (1-65535; default: a free one)")
     completion = command("completion", "print a shell completion script (bash or zsh)")
     completion.add_argument("shell", metavar="SHELL", choices=("bash", "zsh"), help="bash or zsh")
     return parser, commands

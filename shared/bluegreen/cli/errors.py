@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, NoRegionError
@@ -40,7 +41,9 @@ def classify(exc: BaseException) -> tuple[int, str]:  # noqa: PLR0911 - one retu
     if is_access_problem(exc):
         return EXIT_ACCESS, f"no usable AWS credentials: {exc} (set AWS_PROFILE or pass --profile, or log in again)"
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return EXIT_ACCESS, f"cannot reach AWS: {exc} (is AWS_ENDPOINT_URL right, is the emulator running?)"
+        if os.environ.get("AWS_ENDPOINT_URL", "").strip():
+            return EXIT_ACCESS, f"cannot reach AWS: {exc} (is AWS_ENDPOINT_URL right, is the emulator running?)"
+        return EXIT_ACCESS, f"cannot reach AWS: {exc} (is the region right, and is the network up?)"
     if isinstance(exc, NoRegionError):
         return EXIT_USAGE, "no region: set region in the plan, pass --region, or set AWS_REGION"
     if isinstance(exc, LookupError) and not isinstance(exc, KeyError | IndexError):
