@@ -927,6 +927,16 @@ def test_importing_the_plan_module_loads_no_tool() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_json_plan_never_imports_pyyaml_and_a_yaml_plan_does() -> None:
+    code = (
+        "import sys; from bluegreen.plan import load_plan_text; "
+        "load_plan_text('{\"application\": \"orders\"}', source='t'); print('yaml' in sys.modules); "
+        "load_plan_text('application: orders', source='t'); print('yaml' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
+
+
 def test_plan_is_frozen() -> None:
     plan = Plan(application="x")
     with pytest.raises(AttributeError):

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from bluegreen.aws import error_code
 from bluegreen.plan.checks import parse_plan
 from bluegreen.plan.model import Plan, PlanError
@@ -44,30 +42,6 @@ class _DuplicateKeyError(ValueError):
     pass
 
 
-class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key repeated in one mapping (YAML would keep the last silently)."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            first = seen.setdefault(key, key_node.start_mark.line + 1)
-        except TypeError:
-            continue  # an unhashable key: construct_mapping reports it
-        if first != key_node.start_mark.line + 1:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark
-            )
-    return loader.construct_mapping(node, deep=True)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
@@ -77,15 +51,7 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
-        mark = err.problem_mark
-        context = f" ({err.context})" if err.context else ""
-        return f"is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {err.problem}{context}"
-    return f"is not valid YAML: {err}"
-
-
-_TOO_DEEP = "nested too deeply to read (a plan is a few levels deep)"
+_TOO_DEEP = "nested too deeply to read (a plan is a few levels deep)"  # the same words as yaml_text.TOO_DEEP
 
 
 def load_plan_text(text: str, *, source: str) -> Plan:
@@ -112,14 +78,12 @@ def load_plan_text(text: str, *, source: str) -> Plan:
             return parse_plan(document, source=source)
     else:
         json_problem = None
-    try:
-        document = yaml.load(stripped, Loader=_Loader)  # a SafeLoader: builds plain data only
-    except yaml.YAMLError as err:
-        raise PlanError([("plan", json_problem or _yaml_problem(err))], source) from None
-    except RecursionError:
-        raise PlanError([("plan", json_problem or f"is not valid YAML: {_TOO_DEEP}")], source) from None
-    except ValueError as err:  # a number of more digits than Python converts (4300)
-        raise PlanError([("plan", json_problem or f"is not valid YAML: {err}")], source) from None
+    # PyYAML is imported only for a plan that is not JSON: a JSON plan never pays for it.
+    from bluegreen.plan.yaml_text import read_yaml  # noqa: PLC0415
+
+    problem, document = read_yaml(stripped)
+    if problem is not None:
+        raise PlanError([("plan", json_problem or f"is not valid YAML: {problem}")], source) from None
     return parse_plan(document, source=source)
 
 
