@@ -10,6 +10,7 @@ all read them from here, so none of them imports another to know its types.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -20,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import boto3
 
+from bluegreen.aws import make_client
 from bluegreen.plan import Plan, load_plan_from_env, plan_from_snapshot, plan_snapshot
 from bluegreen.state import LiveRecord, StateStore
 from bluegreen.toolbox import Toolbox
@@ -31,13 +33,29 @@ __all__ = [
     "Flow",
     "HookRequest",
     "HookResult",
+    "Reinvoker",
     "Runtime",
     "Scope",
     "WarmRuntime",
     "epoch_seconds",
+    "lambda_reinvoker",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Sends a continuation event to the function itself (a wait that outlives one invocation).
+Reinvoker = Callable[[dict[str, Any]], None]
+
+
+def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvoker:
+    """A re-invoker that sends the continuation event to ``function_arn`` asynchronously (``InvocationType=Event``)."""
+
+    def reinvoke(event: dict[str, Any]) -> None:
+        client = make_client("lambda", region=region)
+        client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(event).encode())
+
+    return reinvoke
+
 
 #: The key of a re-invocation's progress in the hook event.
 PROGRESS_KEY = "bluegreen"

@@ -194,3 +194,25 @@ def test_both_runtimes_take_the_plans_region_lookup(
             runtime_class.from_env(env, plan=plan)
         return
     assert runtime_class.from_env(env, plan=plan).region == expected == plan.resolved_region(env)
+
+
+@pytest.mark.parametrize(
+    ("module", "not_loaded"),
+    [
+        ("rds_apply_tags", ("bluegreen.hooks", "bluegreen.rds.keep_stopped", "bluegreen.flows")),
+        ("rds_enable_performance_insights", ("bluegreen.hooks", "bluegreen.rds.keep_stopped", "bluegreen.flows")),
+        ("rds_keep_retired_stopped", ("bluegreen.hooks", "bluegreen.rds.readers", "bluegreen.flows")),
+    ],
+)
+def test_each_rds_function_imports_only_its_own_logic(module: str, not_loaded: tuple[str, ...]) -> None:
+    """A cold start loads the function's own module, not the hooks' machinery nor the other functions'."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('bluegreen')))"
+    env = {"PATH": "", "PYTHONPATH": "handlers:shared", "AWS_DEFAULT_REGION": "eu-central-1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout
+    for name in not_loaded:
+        assert f"'{name}'" not in loaded and f"'{name}." not in loaded, (name, loaded)

@@ -3,7 +3,7 @@
 - :class:`Clock`: one invocation's time — when the hook execution first started, the plan's
   deadline counted from then, the time the invocation has left.
 - **Hand-over.** When only waiting is left and time runs short, the caller's :data:`Handover` sends
-  the continuation (a :data:`Reinvoker` invokes the function again with it); if it cannot (no
+  the continuation (a :data:`~bluegreen.runtime.Reinvoker` invokes the function again with it); if it cannot (no
   re-invoker, or the invoke fails), the run fails (:mod:`bluegreen.hooks.undo`).
 - :class:`MustRetry`: the run cannot end safely now; raised so that Lambda retries the invocation.
 - :func:`settle_waits`: the retire's settle windows, counted from the times on the live-stack record.
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bluegreen.engine import StepEvent
 from bluegreen.flows import SettleWaits
@@ -35,7 +35,6 @@ HANDOVER_GRACE_SECONDS = 120.0
 #: Sends the continuation: the finished step ids, and every step id started so far (for a later undo).
 Handover = Callable[[list[str], list[str]], None]
 #: Sends a continuation event to the function itself (asynchronously): a new invocation picks it up.
-Reinvoker = Callable[[dict[str, Any]], None]
 EventSink = Callable[[StepEvent], None] | None
 
 

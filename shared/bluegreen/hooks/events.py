@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.engine import RunStatus, StepEvent
-from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Reinvoker
+from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock
 from bluegreen.hooks.decide import Act, Intent, decide
 from bluegreen.hooks.lease import Lease, new_token
 
 if TYPE_CHECKING:
-    from bluegreen.runtime import Runtime
+    from bluegreen.runtime import Reinvoker, Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -20,22 +20,30 @@ and how a hook takes the application's lease in :func:`bluegreen.hooks.lease.tak
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from bluegreen.aws import make_client
 from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
-from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Handover, MustRetry, Reinvoker
+from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Handover, MustRetry
 from bluegreen.hooks.decide import Act, Decision, Intent, decide, status_needed
 from bluegreen.hooks.lease import LEASE_POLL_SECONDS, LEASE_WAIT_SECONDS, Lease, new_token, take_for_hook
 from bluegreen.hooks.runs import run_prepare, run_retire
 from bluegreen.hooks.settle import run_settle
 from bluegreen.plan import PlanError
-from bluegreen.runtime import DEADLINE_ENV, PROGRESS_KEY, Flow, HookRequest, HookResult, Runtime, Scope
+from bluegreen.runtime import (
+    DEADLINE_ENV,
+    PROGRESS_KEY,
+    Flow,
+    HookRequest,
+    HookResult,
+    Reinvoker,
+    Runtime,
+    Scope,
+    lambda_reinvoker,
+)
 from bluegreen.state import LiveRecord, StateConflict
 from bluegreen.tools.codedeploy import (
     PREPARE_EVENTS,
@@ -67,16 +75,6 @@ __all__ = [
     "handle",
     "lambda_reinvoker",
 ]
-
-
-def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvoker:
-    """A re-invoker that sends the continuation event to ``function_arn`` asynchronously (``InvocationType=Event``)."""
-
-    def reinvoke(event: dict[str, Any]) -> None:
-        client = make_client("lambda", region=region)
-        client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(event).encode())
-
-    return reinvoke
 
 
 def decide_for(

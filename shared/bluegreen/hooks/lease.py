@@ -36,8 +36,8 @@ from bluegreen.runtime import HookResult
 from bluegreen.state import StateStore
 
 if TYPE_CHECKING:
-    from bluegreen.hooks.clock import Clock, Reinvoker
-    from bluegreen.runtime import HookRequest
+    from bluegreen.hooks.clock import Clock
+    from bluegreen.runtime import HookRequest, Reinvoker
 
 logger = logging.getLogger(__name__)
 

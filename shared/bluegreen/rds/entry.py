@@ -18,13 +18,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen.hooks import lambda_reinvoker
 from bluegreen.observability import logger, metrics
-from bluegreen.rds.keep_stopped import keep_retired_stopped
-from bluegreen.rds.readers import apply_tags, enable_performance_insights
 from bluegreen.rds.records import Outcome, RecordResult
 from bluegreen.rds.runtime import RdsRuntime
-from bluegreen.runtime import WarmRuntime
+from bluegreen.runtime import WarmRuntime, lambda_reinvoker
 
 _warm: WarmRuntime[RdsRuntime] = WarmRuntime(lambda plan: RdsRuntime.from_env(plan=plan))
 
@@ -47,30 +44,46 @@ def reset_runtime() -> None:
     _warm.reset()
 
 
+Logic = Callable[[dict[str, Any], LambdaContext], RecordResult]
+
+
+def logic(function: RdsFunction) -> Logic:
+    """``function``'s logic, importing only its own module (a function's cold start loads no other's)."""
+    # Imported here, once per handler: the tags function never loads keep-stopped's engine steps.
+    if function is RdsFunction.APPLY_TAGS:
+        from bluegreen.rds.readers import apply_tags  # noqa: PLC0415
+
+        return lambda event, context: apply_tags(runtime(), event)
+    if function is RdsFunction.ENABLE_PERFORMANCE_INSIGHTS:
+        from bluegreen.rds.readers import enable_performance_insights  # noqa: PLC0415
+
+        return lambda event, context: enable_performance_insights(runtime(), event, time_left=_time_left(context))
+    from bluegreen.rds.keep_stopped import keep_retired_stopped  # noqa: PLC0415
+
+    return lambda event, context: keep_retired_stopped(
+        runtime(), event, time_left=_time_left(context), reinvoke=lambda_reinvoker(context.invoked_function_arn)
+    )
+
+
+def _time_left(context: LambdaContext) -> Callable[[], float]:
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
 def run(function: RdsFunction, event: dict[str, Any], context: LambdaContext) -> RecordResult:
     """Process the SNS event's one record with ``function``'s logic (no logging set-up, no metrics)."""
-
-    def time_left() -> float:
-        return context.get_remaining_time_in_millis() / 1000
-
-    if function is RdsFunction.APPLY_TAGS:
-        return apply_tags(runtime(), event)
-    if function is RdsFunction.ENABLE_PERFORMANCE_INSIGHTS:
-        return enable_performance_insights(runtime(), event, time_left=time_left)
-    return keep_retired_stopped(
-        runtime(), event, time_left=time_left, reinvoke=lambda_reinvoker(context.invoked_function_arn)
-    )
+    return logic(function)(event, context)
 
 
 def rds_handler(function: RdsFunction) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """A Lambda handler for ``function``: JSON logs naming the function, a metric per outcome, a summary."""
+    act = logic(function)
 
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(rds_function=function.value)
         try:
-            result = run(function, event, context)
+            result = act(event, context)
         except Exception:  # no plan, an event that is no SNS event of one record: nothing was processed
             logger.exception("%s could not process the event", function.value)
             metrics.add_metric(name="RdsInvocationFailed", unit=MetricUnit.Count, value=1)

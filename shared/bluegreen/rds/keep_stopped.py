@@ -51,7 +51,7 @@ from bluegreen.engine import DONE, PENDING, Engine, RunResult, RunStatus, Step, 
 from bluegreen.rds.records import NOT_AN_RDS_EVENT, TIME_MARGIN_SECONDS, Outcome, RecordResult, delivery, run_record
 from bluegreen.rds.runtime import RdsRuntime, Target, find_target
 from bluegreen.refs import ClusterState, StackReference
-from bluegreen.runtime import PROGRESS_KEY, epoch_seconds
+from bluegreen.runtime import PROGRESS_KEY, Reinvoker, epoch_seconds
 from bluegreen.state import LiveRecord
 from bluegreen.tools.aurora import ClusterStateError
 from bluegreen.tools.rds_events import RdsEvent
@@ -67,8 +67,6 @@ AUTO_STARTED_MESSAGE = "DB cluster is being started due to it exceeding the maxi
 MAX_WAIT_MINUTES = 40
 #: Seconds between two checks of a cluster that is not available (or not stopped) yet.
 CHECK_INTERVAL_SECONDS = 60.0
-
-Reinvoker = Callable[[dict[str, Any]], None]
 
 
 class RestartError(RuntimeError):
