@@ -120,7 +120,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     plan = runtime.plan
     live = record.live if record is not None else plan.initial_live
     if flow in (Flow.SETTLE, Flow.ABORT):
-        return (_plan_settle if flow is Flow.SETTLE else _plan_abort)(runtime, record, deployment_id)
+        return _plan_by_hand(runtime, record, deployment_id, flow)
     if flow is Flow.RETIRE and record is None:
         fp = FlowPlan(flow, plan.application, runtime.region, deployment_id, live)
         fp.refusal_code = EXIT_NOT_FOUND
@@ -145,13 +145,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     )
     fp.decision = f"{decision.act.value}: {decision.reason}"
     if decision.settle is not None and record is not None:
-        from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
-
-        fp.settle = (
-            f"{decision.settle.how.value} of deployment {decision.settle.deployment_id}: {decision.settle.reason}"
-        )
-        fp.settle_steps = settle_steps(runtime, record, decision.settle)
-        fp.settle_writes = settle_writes(plan.application, record, decision.settle)
+        _show_settle(fp, runtime, record, decision.settle)
         if decision.settle.how is SettleHow.PUT_BACK and record.phase is Phase.FLIPPED:
             live = fp.live = record.live.partner
         _note_superseded(fp, record)
@@ -177,50 +171,27 @@ def _note_superseded(fp: FlowPlan, record: LiveRecord) -> None:
         )
 
 
-def _plan_settle(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None) -> FlowPlan:
-    """The dry run of ``bluegreen run settle``: what its STOP event would settle (see ``settle_by_hand``)."""
+def _plan_by_hand(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None, flow: Flow) -> FlowPlan:
+    """The dry run of ``bluegreen run settle`` or ``run abort``: the settle they take (``hooks.by_hand``).
+
+    ``settle`` decides as its STOP (or SUCCESS) event would (:func:`decide_by_hand`); ``abort`` asks
+    CodeDeploy to stop a deployment it still runs, then settles it as stopped (:func:`decide_abort`).
+    """
     live = record.live if record is not None else runtime.plan.initial_live
     d = deployment_id or (record.deployment_id if record is not None else None)
-    fp = FlowPlan(Flow.SETTLE, runtime.plan.application, runtime.region, d, live)
+    fp = FlowPlan(flow, runtime.plan.application, runtime.region, d, live)
     if d is None or record is None:
-        fp.refusal, fp.refusal_code = "nothing to settle: there is no deployment on record", EXIT_NOT_FOUND
+        fp.refusal, fp.refusal_code = f"nothing to {flow.value}: there is no deployment on record", EXIT_NOT_FOUND
         return fp
     info, note = _codedeploy_view(runtime, d)
     if note:
         fp.notes.append(note)
-    decision = decide_by_hand(d, record, info)  # what `bluegreen run settle` (settle_by_hand) decides
-    fp.decision = f"{decision.act.value}: {decision.reason}"
-    if decision.act in (Act.REFUSE, Act.ATTENTION):
-        fp.refusal = decision.reason
-    elif decision.settle is None:
-        fp.notes.append(f"nothing to do: {decision.reason}")
-    else:
-        from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
-
-        fp.settle = f"{decision.settle.how.value} of deployment {d}: {decision.settle.reason}"
-        fp.settle_steps = settle_steps(runtime, record, decision.settle)
-        fp.settle_writes = settle_writes(runtime.plan.application, record, decision.settle)
-        fp.target = record.replacement
-    return fp
-
-
-def _plan_abort(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None) -> FlowPlan:
-    """The dry run of ``bluegreen run abort`` (:func:`bluegreen.hooks.by_hand.abort_by_hand`)."""
-    live = record.live if record is not None else runtime.plan.initial_live
-    d = deployment_id or (record.deployment_id if record is not None else None)
-    fp = FlowPlan(Flow.ABORT, runtime.plan.application, runtime.region, d, live)
-    if d is None or record is None:
-        fp.refusal, fp.refusal_code = "nothing to abort: there is no deployment on record", EXIT_NOT_FOUND
-        return fp
-    info, note = _codedeploy_view(runtime, d)
-    if note:
-        fp.notes.append(note)
-    decision = decide_abort(d, record)
+    decision = decide_abort(d, record) if flow is Flow.ABORT else decide_by_hand(d, record, info)
     fp.decision = f"{decision.act.value}: {decision.reason}"
     if decision.act in (Act.REFUSE, Act.ATTENTION):
         fp.refusal = decision.reason
         return fp
-    if info is not None and not info.ended:
+    if flow is Flow.ABORT and info is not None and not info.ended:
         fp.notes.append(
             f"CodeDeploy is asked first to stop {d} (codedeploy:StopDeployment autoRollbackEnabled=true): it "
             "shifts the web tier back, and the deployment's hooks still to come report Failed"
@@ -228,13 +199,18 @@ def _plan_abort(runtime: Runtime, record: LiveRecord | None, deployment_id: str 
     if decision.settle is None:
         fp.notes.append(f"nothing to do: {decision.reason}")
         return fp
-    from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
-
-    fp.settle = f"{decision.settle.how.value} of deployment {d}: {decision.settle.reason}"
-    fp.settle_steps = settle_steps(runtime, record, decision.settle)
-    fp.settle_writes = settle_writes(runtime.plan.application, record, decision.settle)
+    _show_settle(fp, runtime, record, decision.settle)
     fp.target = record.replacement
     return fp
+
+
+def _show_settle(fp: FlowPlan, runtime: Runtime, record: LiveRecord, settle: Settle) -> None:
+    """What a settle that runs first does: its steps (the run's own builders) and its record writes."""
+    from bluegreen.hooks.settle import settle_steps  # noqa: PLC0415 - with the flows it builds
+
+    fp.settle = f"{settle.how.value} of deployment {settle.deployment_id}: {settle.reason}"
+    fp.settle_steps = settle_steps(runtime, record, settle)
+    fp.settle_writes = settle_writes(runtime.plan.application, record, settle)
 
 
 def settle_writes(app: str, record: LiveRecord, settle: Settle) -> list[str]:
