@@ -19,6 +19,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from bench.layer import BenchSetupError, find_python313
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE = ROOT / "shared" / "Makefile"
@@ -30,27 +31,12 @@ LEFT_OUT = ("cli", "local", "status.py")
 UNCHECKED_HASH = 0b01
 
 
-def _python313() -> str | None:
-    """The python3.13 the makefile is given, as scripts/template-check.sh finds it; None when there is none."""
-    candidates = [os.environ.get("PYTHON313", "")]
-    if shutil.which("pyenv"):
-        done = subprocess.run(["pyenv", "prefix", "3.13.0"], capture_output=True, text=True, check=False)
-        if done.returncode == 0:
-            candidates.append(str(Path(done.stdout.strip()) / "bin" / "python3.13"))
-    candidates.append(shutil.which("python3.13") or "")
-    for candidate in filter(None, candidates):
-        version = [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"]
-        done = subprocess.run(version, capture_output=True, text=True, check=False)
-        if done.returncode == 0 and done.stdout.strip() == "True":
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def python313() -> str:
-    found = _python313()
-    if found is None:
-        pytest.skip("no python3.13 (set PYTHON313, or install 3.13.0 with pyenv): the layer's .pyc are for 3.13")
+    try:
+        found = find_python313()  # as bench and scripts/template-check.sh find it: PYTHON313, pyenv, PATH
+    except BenchSetupError as missing:
+        pytest.skip(f"{missing}")
     if shutil.which("make") is None:
         pytest.skip("no `make`: sam build runs the layer's makefile with it")
     return found
