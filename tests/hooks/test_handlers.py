@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import CodeDeployLifecycleHookEvent
 
 import after_allow_traffic
 import before_allow_traffic
@@ -97,16 +96,14 @@ def test_a_malformed_hook_event_raises_naming_what_is_wrong(lambda_env: Harness,
     assert lambda_env.ledger.calls == []
 
 
-def test_the_hook_event_is_read_with_powertools_and_its_continuation_is_plain_json() -> None:
+def test_the_hook_event_is_read_into_a_hook_request_and_its_continuation_is_plain_json() -> None:
     event = {
         "DeploymentId": "d-1",
         "LifecycleEventHookExecutionId": "exec-1",
         PROGRESS_KEY: {"done": ["a"], "started": ["a", "b"], "first_started": 5.0, "invocation": 2},
     }
-    hook = entry.hook_event(event)
-    assert isinstance(hook, CodeDeployLifecycleHookEvent)
-    assert (hook.deployment_id, hook.lifecycle_event_hook_execution_id) == ("d-1", "exec-1")
-    request = HookRequest.from_event(hook)
+    request = entry.hook_event(event)
+    assert (request.deployment_id, request.execution_id) == ("d-1", "exec-1")
     assert (request.done, request.started, request.first_started, request.invocation) == (("a",), ("a", "b"), 5.0, 2)
     carried = json.loads(json.dumps(request.continuation(["a", "b"], ["a", "b", "c"], 5.0)))
     assert carried == {

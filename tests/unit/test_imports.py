@@ -8,10 +8,14 @@ anywhere in a module counts as an arrow from that module.
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "shared" / "bluegreen"
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "shared" / "bluegreen"
 
 
 def _module_name(path: Path) -> str:
@@ -79,3 +83,35 @@ def test_no_module_of_the_package_is_over_about_400_lines() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in _modules().items()}
     over = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
     assert over == {}, f"split these by role: {over}"
+
+
+#: Modules a handler's import must not load: each costs every cold start and serves no handler there.
+#: Powertools' event data classes import every event type they know (about 10 ms on python3.13 for
+#: the two keys of a hook event); difflib serves only the message of a bad plan.
+_NOT_AT_COLD_START = ("aws_lambda_powertools.utilities.data_classes", "difflib", "yaml", "bluegreen.cli", "rich")
+
+
+def test_importing_a_handler_loads_nothing_it_does_not_use() -> None:
+    handlers = sorted(path.stem for path in (ROOT / "handlers").glob("*.py"))
+    probe = (
+        "import importlib, json, sys\n"
+        "sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "loaded = {}\n"
+        "for name in sys.argv[3:]:\n"
+        "    importlib.import_module(name)\n"
+        "    loaded[name] = sorted(m for m in sys.modules if m.split('.')[0] in ('aws_lambda_powertools', 'difflib',"
+        " 'yaml', 'bluegreen', 'rich'))\n"
+        "print(json.dumps(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT / "handlers"), str(ROOT / "shared"), *handlers],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(done.stdout)
+    assert sorted(loaded) == handlers and len(handlers) == 6
+    assert "bluegreen.hooks.entry" in loaded["before_allow_traffic"]  # the probe sees what the handler loads
+    for handler, modules in loaded.items():
+        unwanted = [m for m in modules if any(m == bad or m.startswith(bad + ".") for bad in _NOT_AT_COLD_START)]
+        assert unwanted == [], f"importing {handler} loads {unwanted}"

@@ -1,13 +1,12 @@
 """The edge of the RDS-event functions: the one SNS record of an invocation, typed, and what became of it.
 
 SNS invokes a subscribed Lambda with one record per invocation. :func:`delivery` reads the event
-with Powertools' :class:`~aws_lambda_powertools.utilities.data_classes.SNSEvent` and refuses, with
-``ValueError``, an event that is no SNS event or that carries no record or more than one: such an
-event was not sent by the topic's subscription (it is wired wrongly), and raising sends it, after
-Lambda's retries, to the on-failure destination. The one record is then handled by
-:func:`run_record`, which turns an exception into a failed :class:`RecordResult` (logged);
-:meth:`RecordResult.raise_for_failure` raises :class:`RdsRecordError` for it, once the result is
-counted in the metrics.
+(``Records[0].Sns``, as Lambda's SNS event documents it) and refuses, with ``ValueError``, an event
+that is no SNS event or that carries no record or more than one: such an event was not sent by the
+topic's subscription (it is wired wrongly), and raising sends it, after Lambda's retries, to the
+on-failure destination. The one record is then handled by :func:`run_record`, which turns an
+exception into a failed :class:`RecordResult` (logged); :meth:`RecordResult.raise_for_failure`
+raises :class:`RdsRecordError` for it, once the result is counted in the metrics.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes import SNSEvent
-from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEventRecord
 
 from bluegreen.tools.rds_events import RdsEvent
 
@@ -42,23 +38,22 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Delivery:
-    """The one record of an SNS event: Powertools' typed record (None when it is no JSON object), and its RDS event.
+    """The one record of an SNS event (None when it is no JSON object), and the RDS event it carries.
 
     ``event`` is the RDS event notification the record carries, or None when it carries none (a
     subscription confirmation, a message that is no RDS JSON). ``kind`` names the type of a record
     that is no JSON object.
     """
 
-    record: SNSEventRecord | None
+    record: Mapping[str, Any] | None
     event: RdsEvent | None
     kind: str = ""
 
     @property
     def message_id(self) -> str | None:
         """The SNS message id, for logs (None when absent)."""
-        if self.record is None or not isinstance(self.record.get("Sns"), Mapping):
-            return None
-        found = self.record.sns.get("MessageId")
+        sns = self.record.get("Sns") if self.record is not None else None
+        found = sns.get("MessageId") if isinstance(sns, Mapping) else None
         return found if isinstance(found, str) else None
 
     @property
@@ -80,10 +75,10 @@ def delivery(event: object) -> Delivery:
             f"not an SNS event of one record: it has {len(records)} records, and SNS delivers one per invocation "
             "(this event was not sent by the RDS events topic's subscription): nothing was processed"
         )
-    record = SNSEvent(dict(event)).record
-    if not isinstance(record.raw_event, Mapping):
-        return Delivery(None, None, type(record.raw_event).__name__)
-    return Delivery(record, RdsEvent.from_sns_record(record.raw_event))
+    record = records[0]
+    if not isinstance(record, Mapping):
+        return Delivery(None, None, type(record).__name__)
+    return Delivery(record, RdsEvent.from_sns_record(record))
 
 
 @dataclass(frozen=True)
@@ -146,7 +141,7 @@ def run_record(function: str, found: Delivery, handle: RecordHandler) -> RecordR
         outcome, detail = Outcome.SKIPPED, f"not an SNS record ({found.kind})"
     else:
         try:
-            outcome, detail = handle(found.record.raw_event, found.event)
+            outcome, detail = handle(found.record, found.event)
         except Exception as exc:
             logger.exception("%s: the record (SNS message %s) failed", function, found.message_id)
             outcome, detail = Outcome.FAILED, f"{type(exc).__name__}: {exc}"

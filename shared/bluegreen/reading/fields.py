@@ -8,7 +8,6 @@ words a plan's author can act on ("must be a string — quote it").
 from __future__ import annotations
 
 import datetime
-import difflib
 import json
 import math
 import re
@@ -73,6 +72,8 @@ def _mapping(c: _Checker, value: object, path: str, allowed: tuple[str, ...], wh
             if item is not None:
                 known[key] = item
             continue
+        import difflib  # noqa: PLC0415 - only a bad plan needs it: not at every cold start
+
         close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6) if isinstance(key, str) else []
         hint = f"did you mean {close[0]}?" if close else f"expected one of: {', '.join(allowed)}"
         c.add(_join(path, key), f"unknown key ({hint})")
