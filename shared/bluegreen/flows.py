@@ -39,6 +39,7 @@ from bluegreen.services import REGISTRY, Phased, Switch
 from bluegreen.services._kit import PREPARE_PHASES, RETIRE_PHASES
 from bluegreen.services.aurora import stop_step
 from bluegreen.toolbox import Toolbox
+from bluegreen.verdict.steps import VerdictContext, before_retire_step, before_traffic_at, before_traffic_step
 
 if TYPE_CHECKING:
     from bluegreen.plan import Plan
@@ -131,12 +132,16 @@ class SettleWaits:
         return self._until(self._since("unsubscribed", self.mark_unsubscribed()))
 
 
-def prepare_steps(plan: Plan, box: Toolbox, replacement: StackReference) -> list[Step]:
+def prepare_steps(
+    plan: Plan, box: Toolbox, replacement: StackReference, verdict: VerdictContext | None = None
+) -> list[Step]:
     """The BeforeAllowTraffic steps that bring stack ``replacement`` up to take traffic.
 
     Each service adds its steps to the prepare's phases; its switches go on in the ``enable`` phase.
     A step waits for the gating steps of the phases :data:`_PREPARE_AFTER` names, and for its own
-    dependencies (a reader minimum raised once its own cluster is ready).
+    dependencies (a reader minimum raised once its own cluster is ready). With a before-traffic
+    verdict at the prepare (``at: prepare``), its step comes last, once every other step is done;
+    ``verdict`` says where it keeps its judgement (nowhere by default).
     """
     r = replacement
     phased = _phased(plan, box, r, retire=False)
@@ -153,6 +158,11 @@ def prepare_steps(plan: Plan, box: Toolbox, replacement: StackReference) -> list
             steps.append(_after(item.step, waits))
             if item.gate:
                 gates[phase].append(item.step.id)
+    judge = (
+        before_traffic_step(plan, box, r, verdict or VerdictContext()) if before_traffic_at(plan) == "prepare" else None
+    )
+    if judge is not None:
+        steps.append(_after(judge, [step.id for step in steps]))
     return steps
 
 
@@ -174,10 +184,18 @@ def _settle_steps(plan: Plan, old: StackReference, waits: SettleWaits, settling:
     )  # fmt: skip
 
 
-def retire_steps(plan: Plan, box: Toolbox, old: StackReference, waits: SettleWaits | None = None) -> list[Step]:
+def retire_steps(
+    plan: Plan,
+    box: Toolbox,
+    old: StackReference,
+    waits: SettleWaits | None = None,
+    verdict: VerdictContext | None = None,
+) -> list[Step]:
     """The AfterAllowTraffic steps that retire stack ``old`` once the record says its partner is live.
 
-    First the reversible switches go off. A switch that settles (an SNS subscription) goes off only
+    With a before-retire verdict, its step judges the new live stack first: every step that touches
+    the old stack waits for it (the first settle window, a wait, runs beside it). Then the reversible
+    switches go off. A switch that settles (an SNS subscription) goes off only
     once the new stack's have been on for ``settle_minutes``, and the others only once the settling
     ones have been off for another window (``waits`` gives the times; without it, windows count
     from the first poll in this process). Then each phase of :data:`RETIRE_PHASES` in turn, each
@@ -203,7 +221,11 @@ def retire_steps(plan: Plan, box: Toolbox, old: StackReference, waits: SettleWai
     for phase in RETIRE_PHASES:
         before = [step.id for step in steps]
         steps.extend(_after(item.step, before) for item in phased if item.phase == phase)
-    return steps
+    judge = before_retire_step(plan, box, o.partner, verdict or VerdictContext())
+    if judge is None:
+        return steps
+    waits_beside = {step.id for step in settle[:1]}  # the first settle window only waits: it runs beside the verdict
+    return [judge, *(step if step.id in waits_beside else _after(step, [judge.id]) for step in steps)]
 
 
 def cluster_stops(plan: Plan, box: Toolbox, stack: StackReference) -> list[Step]:

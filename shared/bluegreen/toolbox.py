@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.lambda_ import LambdaTools
     from bluegreen.tools.sns import SnsTools
     from bluegreen.tools.sqs import SqsTools
+    from bluegreen.tools.verdict import VerdictTools
 
 
 __all__ = ["MissingResourceError", "Toolbox"]
@@ -50,7 +51,8 @@ class Toolbox:
     def tool(self, section: str, index: int) -> Any:
         """The tool of entry ``index`` of section ``section`` (``"lambda"``…), made on first use.
 
-        ``"fed"`` is the Lambda tool of the functions that ``plan.kinesis[index]``'s consumers feed.
+        ``"fed"`` is the Lambda tool of the functions that ``plan.kinesis[index]``'s consumers feed;
+        ``"verdict"`` (index 0) reads what the plan's verdict judges.
         """
         key = (section, index)
         with self._lock:
@@ -61,6 +63,10 @@ class Toolbox:
             return tool
 
     def _make(self, section: str, index: int) -> Any:
+        if section == "verdict":
+            from bluegreen.tools.verdict import VerdictConfig, VerdictTools  # noqa: PLC0415 - loaded when used
+
+            return VerdictTools(VerdictConfig(region=self.region, account_id=self.account_id), session=self.session)
         if section == "fed":
             tool = fed_tool(self.plan.kinesis[index], self.region, self.account_id, self.session)
             if tool is None:
@@ -105,6 +111,10 @@ class Toolbox:
     def aurora(self, index: int) -> AuroraTools:
         """The Aurora tool of ``plan.aurora[index]``."""
         return self.tool("aurora", index)  # type: ignore[no-any-return]
+
+    def verdict(self) -> VerdictTools:
+        """The tool that reads what the plan's verdict judges (alarms, the smoke function, metrics)."""
+        return self.tool("verdict", 0)  # type: ignore[no-any-return]
 
     def require_table(self, index: int, ref: StackReference) -> None:
         """Raise :class:`MissingResourceError` when stack ``ref``'s table of ``plan.dynamodb[index]`` is missing."""

@@ -7,6 +7,7 @@
   re-invoker, or the invoke fails), the run fails (:mod:`bluegreen.hooks.undo`).
 - :class:`MustRetry`: the run cannot end safely now; raised so that Lambda retries the invocation.
 - :func:`settle_waits`: the retire's settle windows, counted from the times on the live-stack record.
+- :func:`verdict_context`: where a verdict keeps its judgement (the record), and when live traffic began (the flip).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from bluegreen.engine import StepEvent
 from bluegreen.flows import SettleWaits
 from bluegreen.state import LiveRecord, StateStore
+from bluegreen.verdict.steps import VerdictContext
 
 if TYPE_CHECKING:
     from bluegreen.plan import Plan
@@ -90,3 +92,13 @@ def settle_waits(store: StateStore, record: LiveRecord, plan: Plan) -> SettleWai
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def verdict_context(store: StateStore, record: LiveRecord) -> VerdictContext:
+    """The verdict of the deployment on ``record``: judgements kept in the record, the window counted from its flip."""
+    application, deployment_id = record.application, record.deployment_id or ""
+
+    def keep(moment: str, judgement: dict[str, object]) -> None:
+        store.record_verdict(application, deployment_id, moment, judgement)
+
+    return VerdictContext(keep, lambda: _moment(record.flipped_at))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bluegreen.engine import Engine, RunResult, RunStatus
 from bluegreen.flows import prepare_steps, retire_steps
-from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, hand_over, settle_waits
+from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, hand_over, settle_waits, verdict_context
 from bluegreen.hooks.fencing import Fence, fence
 from bluegreen.hooks.undo import prepare_failed, put_back, restore_old, undo_prepare
 from bluegreen.refs import StackReference
@@ -65,7 +65,7 @@ def run_prepare(
         return RunResult(RunStatus.SUCCEEDED), f"stack {record.replacement_stack.value} already prepared"
     scope = runtime.scope_for(record)
     replacement = record.replacement_stack
-    steps = prepare_steps(scope.plan, scope.box, replacement)
+    steps = prepare_steps(scope.plan, scope.box, replacement, verdict_context(store, record))
     if record.phase is Phase.PREPARE_FAILED:  # a put-back that was cut short: finish it, then report
         return undo_prepare(
             store,
@@ -193,7 +193,9 @@ def run_retire(  # noqa: PLR0911 - one return per phase the record can be in
     elif record.phase is not Phase.FLIPPED:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing done"
     old = record.live.partner
-    steps = retire_steps(scope.plan, scope.box, old, settle_waits(store, record, scope.plan))
+    steps = retire_steps(
+        scope.plan, scope.box, old, settle_waits(store, record, scope.plan), verdict_context(store, record)
+    )
     started = [*request.started, *request.done]
     try:
         guard = Fence(store, app, deployment, {Phase.FLIPPED}, ended=ended)

@@ -15,10 +15,13 @@ from bluegreen.reading.fields import _Checker, _int, _kind, _mapping, _number, _
 from bluegreen.reading.names import _check_account, _check_application, _check_region
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY, service
+from bluegreen.verdict.model import Verdict, read_verdict
 
 __all__ = ["parse_plan"]
 
-_TOP_KEYS = ("application", "region", "account_id", "initial_live", "deadline_minutes", "settle_minutes", *SERVICES)
+_TOP_KEYS = (
+    "application", "region", "account_id", "initial_live", "deadline_minutes", "settle_minutes", *SERVICES, "verdict",
+)  # fmt: skip
 
 
 def _check_unique(c: _Checker, sections: Mapping[str, list[tuple[str, Any]]]) -> None:
@@ -56,6 +59,30 @@ def _check_settle(c: _Checker, f: Mapping[str, Any], settle: float, deadline: in
             "plan.deadline_minutes",
             f"{deadline} is too short for the default settle_minutes {settle:g}: the retire may wait twice "
             "settle_minutes; raise deadline_minutes or set settle_minutes (see the plan's SNS section)",
+        )
+
+
+def _check_verdict(
+    c: _Checker, verdict: Verdict, sections: Mapping[str, list[tuple[str, Any]]], settle: float, deadline: int
+) -> None:
+    """Each threshold needs something of the plan to measure, and the observed window must fit in the deadline."""
+    retire = verdict.before_retire
+    if retire is None:
+        return
+    path = "plan.verdict.before_retire"
+    functions = bool(sections.get("lambda")) or any(entry.feeds for _, entry in sections.get("kinesis", []))
+    if retire.lambda_limits and not functions:
+        c.add(f"{path}.lambda", "no function to measure: the plan has no lambda entries and no kinesis feeds")
+    if retire.max_iterator_age_seconds is not None and not any(e.feeds for _, e in sections.get("kinesis", [])):
+        c.add(f"{path}.kinesis", "no stream consumer to measure: no kinesis entry of the plan has feeds")
+    if retire.max_dlq_growth is not None and not any(e.a.dlq or e.b.dlq for _, e in sections.get("sqs", [])):
+        c.add(f"{path}.dlq", "no dead-letter queue to measure: no sqs entry of the plan names a dlq")
+    waits = retire.observe_minutes + (settle if sections.get("sns") else 0.0)
+    if retire.observe_minutes > 0 and sections.get("sns") and waits >= deadline:
+        c.add(
+            f"{path}.observe_minutes",
+            f"{retire.observe_minutes:g} and the drain window (settle_minutes {settle:g}) leave no time in "
+            f"deadline_minutes {deadline}: the retire watches live traffic, then lets the old consumers drain",
         )
 
 
@@ -113,6 +140,9 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
                 sections[name].append((f"{path}[{index}]", entry))
     _check_unique(c, sections)
     _check_settle(c, f, settle, deadline, has_sns=bool(sections.get("sns")))
+    verdict = read_verdict(c, f["verdict"], "plan.verdict", deadline=deadline) if "verdict" in f else None
+    if verdict is not None:
+        _check_verdict(c, verdict, sections, settle, deadline)
     if c.problems:
         return None
     return Plan(
@@ -122,6 +152,7 @@ def _read_plan(c: _Checker, document: object) -> Plan | None:
         initial_live=live,
         deadline_minutes=deadline,
         settle_minutes=settle,
+        verdict=verdict,
         **{service(name).attribute: tuple(entry for _, entry in entries) for name, entries in sections.items()},
     )
 

@@ -24,6 +24,7 @@ from bluegreen.services.kinesis import KinesisEntry, StackPair
 from bluegreen.services.lambda_ import LambdaEntry
 from bluegreen.services.sns import SnsEntry
 from bluegreen.services.sqs import SqsEntry, SqsQueues
+from bluegreen.verdict.model import Verdict
 
 __all__ = [
     "SERVICES",
@@ -42,6 +43,7 @@ __all__ = [
     "SqsEntry",
     "SqsQueues",
     "StackPair",
+    "Verdict",
 ]
 
 #: Minutes an SNS filter policy change may take to reach every delivery ("up to 15 minutes", SNS guide).
@@ -91,6 +93,7 @@ class Plan:
     kinesis: tuple[KinesisEntry, ...] = ()
     dynamodb: tuple[DynamoEntry, ...] = ()
     aurora: tuple[AuroraEntry, ...] = ()
+    verdict: Verdict | None = None
 
     def sections(self) -> dict[str, tuple[Any, ...]]:
         """Every section by its document name (``"lambda"`` for :attr:`lambda_`), in :data:`SERVICES` order."""
@@ -131,4 +134,6 @@ class Plan:
         for name, entries in self.sections().items():
             if entries:
                 doc[name] = [entry.to_document() for entry in entries]
+        if self.verdict is not None:
+            doc["verdict"] = self.verdict.to_document()
         return doc

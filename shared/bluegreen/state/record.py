@@ -60,6 +60,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -118,6 +119,8 @@ class LiveRecord:
     prepared_at: str | None = None
     unsubscribed_at: str | None = None
     failure: str | None = None
+    flipped_at: str | None = None
+    verdicts: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def settled(self) -> bool:
@@ -187,6 +190,8 @@ class LiveRecord:
                 "prepared_at": self.prepared_at,
                 "unsubscribed_at": self.unsubscribed_at,
                 "failure": self.failure,
+                "flipped_at": self.flipped_at,
+                "verdicts": {moment: judgement for moment, judgement in self.verdicts},
             }
         return {
             "application": self.application,
@@ -228,6 +233,12 @@ class LiveRecord:
                 prepared_at=deployment.get("prepared_at"),
                 unsubscribed_at=deployment.get("unsubscribed_at"),
                 failure=deployment.get("failure"),
+                flipped_at=deployment.get("flipped_at"),
+                verdicts=tuple(
+                    (moment, _plain(deployment[key]))
+                    for moment, key in VERDICT_KEYS
+                    if isinstance(deployment.get(key), dict)
+                ),
             )
         except (KeyError, ValueError, AttributeError) as error:
             raise ValueError(f"live-stack record {application!r} is malformed: {error!r}") from error
@@ -252,6 +263,21 @@ def deployment_extra(plan: tuple[str, str] | None, codedeploy: tuple[str, str] |
     if codedeploy is not None and all(codedeploy):
         extra["codedeploy_application"], extra["codedeploy_group"] = codedeploy
     return extra
+
+
+#: The moments of a verdict and the keys of the deployment map that keep their judgements.
+VERDICT_KEYS = (("before-traffic", "verdict_before_traffic"), ("before-retire", "verdict_before_retire"))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's deserialized value with its Decimals as ints or floats (JSON-ready)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def new_deployment(
@@ -281,6 +307,11 @@ def history_entry(record: LiveRecord, outcome: str, now: str, reason: str | None
     }
     if reason:
         entry["reason"] = reason
+    verdicts = "; ".join(
+        str(judgement.get("summary", "")) for _, judgement in record.verdicts if judgement.get("summary")
+    )
+    if verdicts:
+        entry["verdict"] = verdicts
     return entry
 
 

@@ -16,7 +16,6 @@ and hands its client to the lease (:mod:`bluegreen.hooks.lease`); the table and 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -39,33 +38,12 @@ from bluegreen.state.record import (
     why_not_flippable,
     why_not_replaceable,
 )
-from bluegreen.state.table import _checked, _checked_application, _Refused, _values
+from bluegreen.state.table import _checked, _checked_application, _names, _Refused, _values
 
 logger = logging.getLogger(__name__)
 
 #: Read-decide-write rounds before giving up when other writers keep changing the record.
 _ROUNDS = 5
-
-_NAMES = {
-    "#app": "application",
-    "#live": "live",
-    "#dep": "deployment",
-    "#id": "id",
-    "#phase": "phase",
-    "#rep": "replacement",
-    "#upd": "updated_at",
-    "#fin": "finished_at",
-    "#hist": "history",
-    "#set": "settled_at",
-    "#prep": "prepared_at",
-    "#unsub": "unsubscribed_at",
-    "#why": "failure",
-}
-
-
-def _names(*expressions: str) -> dict[str, str]:
-    """The ExpressionAttributeNames the expressions use (DynamoDB rejects unused ones)."""
-    return {token: _NAMES[token] for token in sorted(set(re.findall(r"#\w+", " ".join(expressions))))}
 
 
 class StateStore(ReportItems):
@@ -181,6 +159,32 @@ class StateStore(ReportItems):
             reason = mismatch(held, deployment_id) or f"its phase is {held.phase if held else None}, not flipped"
             raise conflict(application, f"note deployment {deployment_id} unsubscribed", reason, held) from None
 
+    def record_verdict(
+        self, application: str, deployment_id: str, moment: str, judgement: Mapping[str, Any]
+    ) -> LiveRecord:
+        """Keep a verdict's judgement with the deployment (``verdict_before_traffic`` / ``verdict_before_retire``).
+
+        One conditional ``UpdateItem``: the deployment is ``deployment_id`` and has not finished. A
+        repeated verdict (a re-run after a hand-over) replaces the earlier judgement of that moment.
+        Anything else raises :class:`StateConflict`.
+        """
+        slot = {"before-traffic": "#vbt", "before-retire": "#vbr"}[moment]
+        try:
+            return self._update(
+                application,
+                update=f"SET #dep.{slot} = :verdict, #dep.#upd = :now",
+                condition="#dep.#id = :d AND attribute_not_exists(#dep.#fin)",
+                values={
+                    ":verdict": dict(judgement),
+                    ":now": self._now(),
+                    ":d": _checked("deployment id", deployment_id),
+                },
+            )
+        except _Refused as refused:
+            held = refused.record
+            reason = mismatch(held, deployment_id) or "it has ended"
+            raise conflict(application, f"record the {moment} verdict of {deployment_id}", reason, held) from None
+
     def set_phase(
         self, application: str, deployment_id: str, phase: Phase | str, *, expected: set[Phase] | None = None
     ) -> LiveRecord:
@@ -231,7 +235,7 @@ class StateStore(ReportItems):
         try:
             return self._update(
                 application,
-                update="SET #live = #dep.#rep, #dep.#phase = :flipped, #dep.#upd = :now",
+                update="SET #live = #dep.#rep, #dep.#phase = :flipped, #dep.#upd = :now, #dep.#flip = :now",
                 condition=(
                     "#dep.#id = :d AND #dep.#phase = :prepared AND attribute_not_exists(#dep.#fin)"
                     " AND ((#live = :a AND #dep.#rep = :b) OR (#live = :b AND #dep.#rep = :a))"
@@ -386,21 +390,6 @@ class StateStore(ReportItems):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         return LiveRecord.from_item(serialized)
-
-    def _update(self, application: str, *, update: str, condition: str, values: Mapping[str, Any]) -> LiveRecord:
-        """One conditional ``UpdateItem`` of the record; raises :class:`_Refused` with the item as it was."""
-        with self._translated():
-            done = self._dynamodb.update_item(
-                TableName=self.table_name,
-                Key={"application": {"S": _checked_application(application)}},
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=_names(update, condition),
-                ExpressionAttributeValues=_values(values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        return LiveRecord.from_item(done["Attributes"])
 
     def _busy(self, application: str, what: str, deployment_id: str, record: LiveRecord | None) -> StateConflict:
         reason = f"the record changed under it {_ROUNDS} times in a row (other writers)"

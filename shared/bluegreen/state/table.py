@@ -15,6 +15,7 @@ explains the refusal without a second read. A missing table (``ResourceNotFoundE
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -74,6 +75,31 @@ def _iso(moment: datetime) -> str:
 def _values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Plain values in the low-level client's JSON (``{"S": "a"}`` …), for items and expressions."""
     return {key: _SERIALIZER.serialize(value) for key, value in values.items()}
+
+
+_NAMES = {
+    "#app": "application",
+    "#live": "live",
+    "#dep": "deployment",
+    "#id": "id",
+    "#phase": "phase",
+    "#rep": "replacement",
+    "#upd": "updated_at",
+    "#fin": "finished_at",
+    "#hist": "history",
+    "#set": "settled_at",
+    "#prep": "prepared_at",
+    "#unsub": "unsubscribed_at",
+    "#why": "failure",
+    "#flip": "flipped_at",
+    "#vbt": "verdict_before_traffic",
+    "#vbr": "verdict_before_retire",
+}
+
+
+def _names(*expressions: str) -> dict[str, str]:
+    """The ExpressionAttributeNames the expressions use (DynamoDB rejects unused ones)."""
+    return {token: _NAMES[token] for token in sorted(set(re.findall(r"#\w+", " ".join(expressions))))}
 
 
 class Table:
@@ -141,3 +167,18 @@ class Table:
                     f"or set {TABLE_ENV} to the table it created"
                 ) from error
             raise
+
+    def _update(self, application: str, *, update: str, condition: str, values: Mapping[str, Any]) -> LiveRecord:
+        """One conditional ``UpdateItem`` of the record; raises :class:`_Refused` with the item as it was."""
+        with self._translated():
+            done = self._dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"application": {"S": _checked_application(application)}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=_names(update, condition),
+                ExpressionAttributeValues=_values(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return LiveRecord.from_item(done["Attributes"])
