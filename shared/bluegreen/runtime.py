@@ -72,10 +72,15 @@ class Scope:
 
 
 class Flow(StrEnum):
-    """Which hook: prepare the replacement (BeforeAllowTraffic) or retire the old stack (AfterAllowTraffic)."""
+    """Which hook: prepare the replacement (BeforeAllowTraffic), retire the old stack (AfterAllowTraffic), or judge.
+
+    ``TEST_TRAFFIC`` judges a prepared replacement at an ECS deployment's AfterAllowTestTraffic (the
+    plan's before-traffic verdict with ``at: test-traffic``); it changes nothing in AWS.
+    """
 
     PREPARE = "before-allow-traffic"
     RETIRE = "after-allow-traffic"
+    TEST_TRAFFIC = "after-allow-test-traffic"
     SETTLE = "settle"  # by hand only (``bluegreen run settle``): put an ended deployment's replacement back
     ABORT = "abort"  # by hand only (``bluegreen run abort``): stop a deployment in flight, then as SETTLE
 

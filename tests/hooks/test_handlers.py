@@ -16,7 +16,7 @@ import pytest
 import after_allow_traffic
 import before_allow_traffic
 import deployment_state_changed
-from bluegreen.hooks import PROGRESS_KEY, HookRequest, entry
+from bluegreen.hooks import PROGRESS_KEY, entry
 from tests.conftest import REGION
 from tests.hooks.conftest import Harness
 from tests.support.world import view

@@ -14,7 +14,7 @@ import pytest
 
 from bluegreen.local.shim import DeploymentBook, HookLedger, Shim
 
-__all__ = ["DeploymentBook", "HookLedger", "Shim", "install", "install_shim"]
+__all__ = ["DeploymentBook", "HookLedger", "Shim", "install", "install_answers", "install_shim"]
 
 
 def install_shim(monkeypatch: pytest.MonkeyPatch) -> Shim:
@@ -23,6 +23,13 @@ def install_shim(monkeypatch: pytest.MonkeyPatch) -> Shim:
     for patch in shim.codedeploy_patches():
         monkeypatch.setattr(patch.owner, patch.name, patch.value, raising=False)
     return shim
+
+
+def install_answers(monkeypatch: pytest.MonkeyPatch, shim: Shim) -> None:
+    """Lambda Invoke as the emulator answers it until the test ends: synchronous ones from ``shim.answers``
+    (a verdict's smoke test), asynchronous ones queued in the shim (``shim.take_invocations()``)."""
+    for patch in shim.async_invoke_patches():
+        monkeypatch.setattr(patch.owner, patch.name, patch.value, raising=False)
 
 
 def install(monkeypatch: pytest.MonkeyPatch) -> HookLedger:

@@ -25,6 +25,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import after_allow_test_traffic
 import after_allow_traffic
 import before_allow_traffic
 import bluegreen.aws
@@ -39,7 +40,7 @@ from bluegreen.rds import entry as rds_entry
 from tests.conftest import ACCOUNT_ID, REGION
 from tests.rds.conftest import READER, RETIRED_CLUSTER, load_event
 from tests.support import kinesis_consumers
-from tests.support.codedeploy import install_shim
+from tests.support.codedeploy import install_answers, install_shim
 from tests.support.faults import Faults
 from tests.support.iam import (
     AAS_DUMMY_DB,
@@ -67,6 +68,7 @@ STATE_TABLE = "bluegreen-state"
 FUNCTION_NAMES = {
     "BeforeAllowTrafficFunction": f"CodeDeployHook_{STACK}_prepare",
     "AfterAllowTrafficFunction": f"CodeDeployHook_{STACK}_retire",
+    "AfterAllowTestTrafficFunction": f"CodeDeployHook_{STACK}_verdict",
     "DeploymentEventsFunction": f"{STACK}-deployment-events",
     "RdsApplyTagsFunction": f"{STACK}-rds-apply-tags",
     "RdsPerformanceInsightsFunction": f"{STACK}-rds-perf-insights",
@@ -137,6 +139,10 @@ class Flows:
     def retire(self, deployment: str) -> str:
         return self.hook("AfterAllowTrafficFunction", after_allow_traffic.handler, deployment, f"{deployment}-r")
 
+    def test_traffic(self, deployment: str) -> str:
+        handler = after_allow_test_traffic.handler
+        return self.hook("AfterAllowTestTrafficFunction", handler, deployment, f"{deployment}-t")
+
     def settle(self, deployment: str, state: str) -> str:
         event = self.shim.deployments.state_change_event(deployment, state)
         clear_plan_cache()
@@ -177,10 +183,12 @@ def _run_every_flow(mp: pytest.MonkeyPatch) -> Recorded:
     mp.setattr("bluegreen.engine.POLL_INITIAL_SECONDS", 0.0)
     mp.setattr(logging.getLogger("bluegreen"), "propagate", True)
     shim = install_shim(mp)
+    install_answers(mp, shim)  # the verdict's smoke invocations answer as the emulator answers them
     kinesis_consumers.install(mp)
     faults = Faults()
     faults.register(bluegreen.aws.default_session())  # before any client of the code under test
-    world = seed_world(REGION, state_table=STATE_TABLE)
+    world = seed_world(REGION, state_table=STATE_TABLE, verdict=True)
+    verdict = world.plan.pop("verdict")  # the first deployments judge nothing; d-6 and d-7 do
     rds = boto3.client("rds", region_name=REGION)  # the seeded workers are auto-scaled: their scaling calls run
     recorder = CallRecorder()
     flows = Flows(recorder, shim, faults)
@@ -229,6 +237,17 @@ def _run_every_flow(mp: pytest.MonkeyPatch) -> Recorded:
         flows.prepare("d-4")
         shim.deployments.stop("d-4")
         outcomes["settle-d-4"] = flows.settle("d-4", "STOP")
+        # d-6: a verdict before traffic (alarms, the smoke function) and before the retire (metrics).
+        judged = json.loads(json.dumps(world.plan)) | {"verdict": verdict}
+        flows.put_plan(judged)
+        flows.prepare("d-6")
+        flows.retire("d-6")
+        # d-7: an ECS-style verdict under test traffic, by the third hook.
+        judged["verdict"]["before_traffic"]["at"] = "test-traffic"
+        flows.put_plan(judged)
+        flows.prepare("d-7")
+        flows.test_traffic("d-7")
+        flows.retire("d-7")
         # d-5: a plan that deletes the retired stack's table and Aurora cluster.
         plan = json.loads(json.dumps(world.plan))
         plan["dynamodb"][0]["on_retire"] = "delete"
@@ -281,6 +300,11 @@ def test_the_flows_ran_as_intended(recorded: Recorded) -> None:
         "d-4-p": "Succeeded",
         "d-5-p": "Succeeded",
         "d-5-r": "Succeeded",
+        "d-6-p": "Succeeded",
+        "d-6-r": "Succeeded",
+        "d-7-p": "Succeeded",
+        "d-7-t": "Succeeded",
+        "d-7-r": "Succeeded",
     }, recorded.statuses
     assert recorded.outcomes["tags"]["outcome"] == "done"
     assert recorded.outcomes["insights"]["outcome"] == "done"
@@ -306,6 +330,11 @@ def test_the_calls_that_matter_were_made(recorded: Recorded) -> None:
         ("RdsApplyTagsFunction", "AddTagsToResource"),
         ("RdsPerformanceInsightsFunction", "ModifyDBInstance"),
         ("RdsKeepRetiredStoppedFunction", "StopDBCluster"),
+        ("BeforeAllowTrafficFunction", "Invoke"),
+        ("BeforeAllowTrafficFunction", "DescribeAlarms"),
+        ("AfterAllowTrafficFunction", "GetMetricData"),
+        ("AfterAllowTestTrafficFunction", "Invoke"),
+        ("AfterAllowTestTrafficFunction", "UpdateItem"),
     ]:
         assert expected in made, expected
 

@@ -245,6 +245,7 @@ def test_with_rds_handlers_off_no_rds_resource_is_left_nor_named(template: dict[
     assert handlers == {
         "before_allow_traffic.handler",
         "after_allow_traffic.handler",
+        "after_allow_test_traffic.handler",
         "deployment_state_changed.handler",
     }
     assert not [name for name in off["Outputs"] if "Rds" in name]

@@ -110,7 +110,7 @@ def test_importing_a_handler_loads_nothing_it_does_not_use() -> None:
         check=True,
     )
     loaded = json.loads(done.stdout)
-    assert sorted(loaded) == handlers and len(handlers) == 6
+    assert sorted(loaded) == handlers and len(handlers) == 7
     assert "bluegreen.hooks.entry" in loaded["before_allow_traffic"]  # the probe sees what the handler loads
     for handler, modules in loaded.items():
         unwanted = [m for m in modules if any(m == bad or m.startswith(bad + ".") for bad in _NOT_AT_COLD_START)]

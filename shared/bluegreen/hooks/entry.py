@@ -17,6 +17,10 @@ from bluegreen.hooks.events import handle_state_change
 from bluegreen.hooks.invocation import Flow, HookRequest, Runtime, handle, lambda_reinvoker
 from bluegreen.observability import logger, metrics
 from bluegreen.runtime import WarmRuntime
+from bluegreen.verdict.steps import BEFORE_RETIRE_STEP, BEFORE_TRAFFIC_STEP
+
+#: The steps whose end is a verdict (metrics VerdictPassed / VerdictFailed).
+VERDICT_STEPS = frozenset({BEFORE_TRAFFIC_STEP, BEFORE_RETIRE_STEP})
 
 _warm: WarmRuntime[Runtime] = WarmRuntime(lambda plan: Runtime.from_env(plan=plan))
 
@@ -55,6 +59,9 @@ def _record(event: StepEvent) -> None:
         metrics.add_metric(name="StepDuration", unit=MetricUnit.Seconds, value=event.seconds)
     elif event.kind is StepEventKind.FAILED:
         metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+    if event.step.id in VERDICT_STEPS and event.kind in (StepEventKind.DONE, StepEventKind.FAILED):
+        passed = event.kind is StepEventKind.DONE
+        metrics.add_metric(name="VerdictPassed" if passed else "VerdictFailed", unit=MetricUnit.Count, value=1)
 
 
 def hook_handler(flow: Flow) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

@@ -30,7 +30,7 @@ from bluegreen.engine import LiveStackError, RunResult, RunStatus, StepEvent
 from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock, Handover, MustRetry
 from bluegreen.hooks.decide import Act, Decision, Intent, decide, status_needed
 from bluegreen.hooks.lease import LEASE_POLL_SECONDS, LEASE_WAIT_SECONDS, Lease, new_token, take_for_hook
-from bluegreen.hooks.runs import run_prepare, run_retire
+from bluegreen.hooks.runs import run_prepare, run_retire, run_test_traffic
 from bluegreen.hooks.settle import run_settle
 from bluegreen.plan import PlanError
 from bluegreen.runtime import (
@@ -48,6 +48,7 @@ from bluegreen.state import LiveRecord, StateConflict
 from bluegreen.tools.codedeploy import (
     PREPARE_EVENTS,
     RETIRE_EVENTS,
+    TEST_TRAFFIC_EVENTS,
     CodeDeployReporter,
     DeploymentInfo,
     HookStatus,
@@ -123,7 +124,12 @@ def _decide_and_run(
     handover: Handover | None,
     **engine_kw: Any,
 ) -> tuple[RunResult, str]:
-    """Decide (:func:`decide_for`), settle what must be settled first, then run the flow or answer."""
+    """Decide (:func:`decide_for`), settle what must be settled first, then run the flow or answer.
+
+    The test-traffic hook decides nothing: it judges the deployment on record when that is this one, prepared.
+    """
+    if flow is Flow.TEST_TRAFFIC:
+        return run_test_traffic(runtime, request, clock, on_event, handover, **engine_kw)
     deployment = request.deployment_id
     decision, record = decide_for(runtime, flow, deployment, info)
     logger.info("%s %s: %s — %s", flow.value, deployment, decision.act.value, decision.reason)
@@ -232,7 +238,7 @@ def handle(  # noqa: PLR0911 - one return per way a hook invocation ends
         return _report(rt, send, request, HookStatus.FAILED, message, done=[])
     started = request.first_started
     if started is None:
-        names = PREPARE_EVENTS if flow is Flow.PREPARE else RETIRE_EVENTS
+        names = {Flow.PREPARE: PREPARE_EVENTS, Flow.TEST_TRAFFIC: TEST_TRAFFIC_EVENTS}.get(flow, RETIRE_EVENTS)
         by_codedeploy = rt.deployments.lifecycle_started(request.deployment_id, names)
         started = min(first, by_codedeploy) if by_codedeploy is not None else first
     clock = Clock(first_started=started, deadline_minutes=rt.deadline_minutes, time_left=time_left, now=now)

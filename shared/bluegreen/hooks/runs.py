@@ -1,7 +1,8 @@
 """One run of a flow against the live-stack record: prepare or retire, and their record writes.
 
 :func:`run_prepare` records the deployment ``preparing``, runs the prepare steps on the replacement
-and records it ``prepared``; :func:`run_retire` flips the record to the prepared stack, runs the retire
+and records it ``prepared``; :func:`run_test_traffic` judges a prepared replacement (an ECS
+deployment's AfterAllowTestTraffic); :func:`run_retire` flips the record to the prepared stack, runs the retire
 steps on the old one and records it ``retired``. Each resumes a put-back cut short, answers a record
 already past its phase, and hands over when only waiting is left and time runs short
 (:mod:`bluegreen.hooks.clock`). The rules they keep are in their rooms:
@@ -24,6 +25,7 @@ from bluegreen.hooks.undo import prepare_failed, put_back, restore_old, undo_pre
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
+from bluegreen.verdict.steps import before_traffic_at, before_traffic_step
 
 if TYPE_CHECKING:
     from bluegreen.runtime import HookRequest, Runtime, Scope
@@ -246,3 +248,43 @@ def _finish_retired(store: StateStore, app: str, deployment: str, old: StackRefe
         logger.exception("%s retired stack %s but the record still says flipped", deployment, old.value)
         raise MustRetry(f"{deployment} retired stack {old.value} but could not record it: {exc}") from exc
     return None
+
+
+def run_test_traffic(
+    runtime: Runtime,
+    request: HookRequest,
+    clock: Clock,
+    on_event: EventSink = None,
+    handover: Handover | None = None,
+    **engine_kw: Any,
+) -> tuple[RunResult, str]:
+    """Judge the prepared replacement of ``request.deployment_id`` under test traffic; change nothing.
+
+    The record must hold this deployment, prepared. With the plan's before-traffic verdict at
+    ``test-traffic``, its step runs (the judgement is kept in the record); with none there, the hook
+    succeeds saying so. A failed verdict fails the hook: CodeDeploy rolls the deployment back, and
+    the deployment-events function puts the replacement back to retired.
+    """
+    store, app, deployment = runtime.store, runtime.plan.application, request.deployment_id
+    record = store.get(app)
+    if record is None or record.deployment_id != deployment:
+        holding = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
+        return RunResult(RunStatus.FAILED), f"deployment {deployment} was never prepared (the record holds {holding})"
+    if record.phase is not Phase.PREPARED:
+        return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}, not prepared: nothing judged"
+    scope = runtime.scope_for(record)
+    replacement = record.replacement_stack
+    if before_traffic_at(scope.plan) != "test-traffic":
+        return RunResult(
+            RunStatus.SUCCEEDED
+        ), "the plan judges nothing at test traffic (no verdict with at: test-traffic)"
+    step = before_traffic_step(scope.plan, scope.box, replacement, verdict_context(store, record))
+    steps = [step] if step is not None else []
+    engine = Engine(steps, time_left=clock.time_left, deadline_left=clock.deadline_left, on_event=on_event, **engine_kw)
+    result = engine.run(request.done)
+    if result.status is RunStatus.CONTINUE:
+        hand_over(handover, [*request.done, *result.done], [*request.started, *result.started])
+        return result, "waiting"
+    if result.status is RunStatus.SUCCEEDED:
+        return result, f"stack {replacement.value} passed its verdict under test traffic"
+    return result, f"stack {replacement.value} failed its verdict under test traffic: {result.message}"

@@ -11,10 +11,12 @@ What moto (5.x) lacks or gets wrong, patched into ``LambdaBackend`` / ``LambdaRe
   with; AWS resolves a name, a full or a partial ARN to the function, so a mapping created by name is
   listed by ARN and the other way round. The resolved functions are compared
   (:func:`event_source_mapping_patches`).
-- **Invoke with InvocationType=Event** — moto runs functions in Docker (absent here) and does not
-  queue asynchronous invocations. They are handed to a queue instead (:func:`async_invoke_patches`,
-  :class:`Invocation`), for the emulator's caller to run, and answered 202 as AWS does; an unknown
-  function is still a 404.
+- **Invoke** — moto runs functions in Docker (absent here) and does not queue asynchronous
+  invocations. Those (``Event``) are handed to a queue instead (:func:`async_invoke_patches`,
+  :class:`Invocation`), for the emulator's caller to run, and answered 202 as AWS does; synchronous
+  ones (``RequestResponse``) are answered with the outcome set for the function
+  (:class:`~bluegreen.local.answers.FunctionAnswers`: a verdict's smoke test). An unknown function is
+  still a 404.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.kinesis.models import kinesis_backends
 
+from bluegreen.local.answers import FunctionAnswers
 from bluegreen.local.patching import Patch
 
 __all__ = ["Invocation", "async_invoke_patches", "event_source_mapping_patches", "kinesis_consumer_patches"]
@@ -147,18 +150,24 @@ def _refuse_duplicate_mapping(backend: LambdaBackend, spec: dict[str, Any]) -> N
             raise conflict
 
 
-def async_invoke_patches(queue: Callable[[Invocation], None]) -> list[Patch]:
-    """Lambda Invoke with InvocationType=Event: handed to ``queue``, answered 202; other invocation types are moto's."""
+def async_invoke_patches(queue: Callable[[Invocation], None], answers: FunctionAnswers | None = None) -> list[Patch]:
+    """Lambda Invoke: ``Event`` handed to ``queue`` (202); ``RequestResponse`` answered by ``answers``.
+
+    Without ``answers``, and for ``DryRun``, moto's own invoke answers (which runs code only in Docker).
+    """
     original = LambdaResponse.invoke
 
     def invoke(response: LambdaResponse) -> tuple[int, dict[str, str], str | bytes]:
-        if response.headers.get("X-Amz-Invocation-Type") != "Event":
+        kind = response.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        if kind not in ("Event", "RequestResponse") or (kind == "RequestResponse" and answers is None):
             result: tuple[int, dict[str, str], str | bytes] = original(response)
             return result
         function = unquote(response.path.rsplit("/", 2)[-2])
         fn = response.backend.get_function(function, response._get_param("qualifier"))  # 404 when unknown
         body = response.body or b""
         payload = body.encode() if isinstance(body, str) else bytes(body)
+        if answers is not None and kind == "RequestResponse":
+            return answers.answer(fn.function_name, payload)
         queue(Invocation(function, fn.function_arn, payload))
         return 202, {"status": "202", "content-type": "application/json"}, b""
 

@@ -233,6 +233,16 @@ class _Seeder:
             EventSourceArn=consumer["ConsumerARN"], FunctionName=function_arns["a"], StartingPosition="LATEST"
         )
 
+    def smoke_functions(self) -> None:
+        """Each stack's smoke function (the emulator answers its invocations: ``Shim.answers``)."""
+        lam = self.client("lambda")
+        role = self.client("iam").get_role(RoleName="fn-role")["Role"]["Arn"]
+        for stack in STACKS:
+            lam.create_function(
+                FunctionName=smoke_function(stack), Runtime="python3.13", Role=role, Handler="app.handler",
+                Code={"ZipFile": _zip()},
+            )  # fmt: skip
+
     def alarms(self) -> None:
         cloudwatch = self.client("cloudwatch")
         for copy in self.copies:
@@ -326,6 +336,30 @@ class _Seeder:
         }
 
 
+def smoke_function(stack: str) -> str:
+    """The name of stack ``stack``'s smoke function (made with a verdict)."""
+    return f"fn-smoke-{stack}-dev"
+
+
+def verdict_section(observe_minutes: float = 0.0) -> dict[str, Any]:
+    """The seeded plan's ``verdict``: a smoke test before traffic; errors, throttles, DLQs and iterator age after."""
+    return {
+        "before_traffic": {
+            "smoke": {
+                "function": {stack: smoke_function(stack) for stack in STACKS},
+                "payload": {"check": "orders-health"},
+                "timeout_seconds": 10,
+            }
+        },
+        "before_retire": {
+            "observe_minutes": observe_minutes,
+            "lambda": {"max_error_rate": 0.05, "max_throttles": 0},
+            "dlq": {"max_growth": 0},
+            "kinesis": {"max_iterator_age_seconds": 60},
+        },
+    }
+
+
 def seed_world(
     region: str,
     *,
@@ -335,6 +369,8 @@ def seed_world(
     messages: int = 3,
     pairs: int = 1,
     settle_minutes: float = SETTLE_MINUTES,
+    verdict: bool = False,
+    observe_minutes: float = 0.0,
 ) -> World:
     """Create stack a (live) and stack b (retired) of the ``orders`` application, and the record table.
 
@@ -342,6 +378,8 @@ def seed_world(
     queue and DLQ holds; ``pairs`` how many copies of every resource pair (and plan entries) to make
     (see the module docstring for their names); ``settle_minutes`` the plan's SNS settle window
     (short by default: the emulator's filter changes take effect within :data:`FILTER_DELAY_SECONDS`).
+    ``verdict``: also a smoke function per stack and the plan's ``verdict`` (:func:`verdict_section`,
+    watching ``observe_minutes`` of live traffic).
     """
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, not {pairs}")
@@ -357,4 +395,7 @@ def seed_world(
     world.plan = {key: plan[key] for key in ("application", "region", "initial_live", "deadline_minutes")}
     world.plan["settle_minutes"] = settle_minutes
     world.plan |= plan
+    if verdict:
+        seeder.smoke_functions()
+        world.plan["verdict"] = verdict_section(observe_minutes)
     return world

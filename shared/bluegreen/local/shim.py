@@ -35,9 +35,11 @@ What is patched, and why:
   does, while ``Shim.busy`` (:mod:`bluegreen.local.busy`) says a member is busy; moto stops it anyway.
 - **RDS Performance Insights** — moto ignores ``EnablePerformanceInsights`` in ModifyDBInstance. It is
   kept on the instance and reported back as ``PerformanceInsightsEnabled`` (False until set).
-- **Lambda Invoke with InvocationType=Event** — moto runs functions in Docker (absent here) and does
-  not queue asynchronous invocations. They are queued instead (:meth:`Shim.take_invocations`), for the
-  emulator's caller to run, and answered 202 as AWS does; an unknown function is still a 404.
+- **Lambda Invoke** — moto runs functions in Docker (absent here) and does not queue asynchronous
+  invocations. Those are queued instead (:meth:`Shim.take_invocations`), for the emulator's caller to
+  run, and answered 202 as AWS does; a synchronous one is answered with the outcome set in
+  :attr:`Shim.answers` (ok, a function error, a timeout, or a late answer; ok by default). An unknown
+  function is still a 404.
 - **SNS filter policy propagation** — moto applies a new filter policy to the next publish; AWS takes
   up to 15 minutes. :attr:`Shim.filters` (:class:`~bluegreen.local.propagation.FilterPropagation`)
   delays each change by a delay you set (off by default).
@@ -63,6 +65,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # moto[se
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
 from bluegreen.local import codedeploy_api, lambda_patches
+from bluegreen.local.answers import FunctionAnswers
 from bluegreen.local.busy import BusyInstances
 from bluegreen.local.codedeploy_api import HookLedger, HookReport
 from bluegreen.local.codedeploy_model import ENDED_STATUSES, DeploymentBook, EmulatedDeployment, LifecycleEvent
@@ -98,6 +101,7 @@ class Shim:
         self.deployments = DeploymentBook()
         self.filters = FilterPropagation()
         self.busy = BusyInstances()
+        self.answers = FunctionAnswers()
         self._invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
@@ -116,6 +120,7 @@ class Shim:
         self.deployments.clear()
         self.filters.clear()
         self.busy.clear()
+        self.answers.clear()
 
     @staticmethod
     def performance_insights(instance_id: str, *, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> bool:
@@ -180,8 +185,8 @@ class Shim:
         ]
 
     def async_invoke_patches(self) -> list[Patch]:
-        """Lambda Invoke with InvocationType=Event: queued (:meth:`take_invocations`), answered 202; others: moto."""
-        return lambda_patches.async_invoke_patches(self._queue_invocation)
+        """Lambda Invoke: ``Event`` queued (:meth:`take_invocations`, 202); ``RequestResponse`` from :attr:`answers`."""
+        return lambda_patches.async_invoke_patches(self._queue_invocation, self.answers)
 
     def _queue_invocation(self, invocation: Invocation) -> None:
         with self._lock:

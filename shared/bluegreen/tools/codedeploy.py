@@ -76,6 +76,7 @@ ROLLBACK_CREATORS = frozenset({"codeDeployRollback", "CloudFormationRollback"})
 #: The lifecycle events each hook can be wired at (prepare: BeforeAllowTraffic for Lambda, BeforeInstall for ECS).
 PREPARE_EVENTS = ("BeforeAllowTraffic", "BeforeInstall")
 RETIRE_EVENTS = ("AfterAllowTraffic",)
+TEST_TRAFFIC_EVENTS = ("AfterAllowTestTraffic",)
 
 
 @dataclass(frozen=True)

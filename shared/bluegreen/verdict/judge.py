@@ -30,8 +30,8 @@ BEFORE_RETIRE = "before-retire"
 
 
 def number(value: float) -> str:
-    """``3`` for a whole number, ``0.0125`` for a fraction (at most 4 significant digits)."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+    """``3`` for a whole number, ``0.0125`` for a fraction (at most 6 significant digits)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,11 @@ class Judgement:
         return f"{self.moment} verdict on stack {self.stack.value} failed: {failed}"
 
     def message(self) -> str:
-        """The summary, and that nothing of the old stack was touched (a failed verdict's error)."""
+        """The summary, and what a failed verdict spared (its error): live traffic, or the old stack."""
         if self.passed:
             return self.summary()
-        return f"{self.summary()} — the old stack was not touched"
+        spared = "no live traffic was sent to it" if self.moment == BEFORE_TRAFFIC else "the old stack was not touched"
+        return f"{self.summary()} — {spared}"
 
     def to_record(self) -> dict[str, Any]:
         """The judgement as the record keeps it (``deployment.verdicts.<moment>``)."""
@@ -146,7 +147,7 @@ def smoke_check(function: str, outcome: str, detail: str, timeout_seconds: int) 
         "timeout": f"timed out — {detail}",
         "missing": f"no such function — {detail}",
     }.get(outcome, f"{outcome} — {detail}")
-    return Check(f"smoke {function}", measured, f"answers within {timeout_seconds} s", outcome == "ok")
+    return Check(f"smoke {function}", measured, f"no function error within {timeout_seconds} s", outcome == "ok")
 
 
 def _ratio(part: float, whole: float) -> float:

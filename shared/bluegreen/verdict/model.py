@@ -18,6 +18,7 @@ resource of the replacement of that kind.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -192,8 +193,13 @@ def _smoke(c: _Checker, raw: object, path: str) -> Smoke | None:
         message=f"must be an integer from 1 to {SMOKE_TIMEOUT_LIMIT}: how long the smoke function may take",
     )  # fmt: skip
     payload = f.get("payload")
-    if payload is not None and not isinstance(payload, dict | list | str | int | float | bool):
-        c.add(_join(path, "payload"), f"must be JSON (a mapping, list or scalar), got {_kind(payload)}")
+    try:
+        json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        c.add(
+            _join(path, "payload"), f"must be JSON (mappings, lists, strings, numbers, booleans; quote dates): {error}"
+        )
+        return None
     if not names["a"] or not names["b"]:
         return None
     return Smoke(a=names["a"], b=names["b"], payload=_copy(payload), timeout_seconds=timeout)
@@ -259,7 +265,8 @@ def _before_retire(c: _Checker, raw: object, path: str, deadline: int) -> Before
         g = _mapping(c, f["dlq"], _join(path, "dlq"), ("max_growth",), "the dead-letter queue threshold")
         if g is not None:
             if "max_growth" not in g:
-                c.add(_join(path, "dlq.max_growth"), "required — how many more messages a DLQ may hold at the end")
+                where = _join(_join(path, "dlq"), "max_growth")
+                c.add(where, "required — how many more messages a DLQ may hold at the end")
             value = _int(c, g, _join(path, "dlq"), "max_growth", default=-1, ok=lambda n: n >= 0,
                          message="must be a whole number of messages, 0 or more")  # fmt: skip
             growth = value if value >= 0 else None
