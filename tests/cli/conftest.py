@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 
 import bluegreen.aws
 import bluegreen.engine
 from bluegreen.cli import main
-from bluegreen.local.seed import World, seed_world
+from bluegreen.local.seed import World, seed_world, smoke_function, verdict_section
 from tests.conftest import REGION
 from tests.support import kinesis_consumers
+from tests.support.codedeploy import Shim, install_answers
 from tests.support.faults import Faults
 
 #: Operations that change nothing in AWS.
@@ -88,3 +90,19 @@ def cli(
     # Registered after seeding: it sees only the calls of clients made later, i.e. the command's.
     runner.faults.register(bluegreen.aws.default_session())
     yield runner
+
+
+@pytest.fixture
+def judged(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The seeded world with the seeded verdict in its plan, and smoke functions the emulator answers."""
+    install_answers(monkeypatch, Shim())
+    lam, role = boto3.client("lambda", region_name=REGION), boto3.client("iam", region_name=REGION)
+    arn = role.get_role(RoleName="fn-role")["Role"]["Arn"]
+    for stack in ("a", "b"):
+        lam.create_function(
+            FunctionName=smoke_function(stack), Runtime="python3.13", Role=arn, Handler="app.handler",
+            Code={"ZipFile": b"PK"},
+        )  # fmt: skip
+    cli.world.plan = {**cli.world.plan, "verdict": verdict_section()}
+    cli.plan_file.write_text(yaml.safe_dump(cli.world.plan, sort_keys=False), encoding="utf-8")
+    return cli

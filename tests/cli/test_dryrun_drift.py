@@ -165,3 +165,28 @@ def test_an_act_that_runs_nothing_is_shown_as_the_run_answers_it(
         assert (dry.code, dry.json["refused"], dry.json["notes"]) == (0, None, [f"nothing to do: {decision.reason}"])
     else:
         assert (dry.code, dry.json["refused"]) == (1, decision.reason)
+
+
+@pytest.mark.parametrize(
+    ("before", "flow"),
+    [
+        pytest.param(_first_prepare, ("prepare", "d-1"), id="prepare-judged-before-traffic"),
+        pytest.param(_prepared, ("retire", "d-1"), id="retire-judged-before-the-old-stack-is-touched"),
+    ],
+)
+def test_a_verdict_and_its_record_write_are_announced(
+    judged: Cli, writes: RecordWrites, before: Callable[[Cli], None], flow: tuple[str, str]
+) -> None:
+    before(judged)
+    name, deployment = flow
+    dry = judged.with_plan("plan", name, "--deployment-id", deployment, "--output", "json")
+    steps = {step["id"]: step for wave in dry.json["waves"] for step in wave}
+    moment = "verdict.before-traffic" if name == "prepare" else "verdict.before-retire"
+    assert moment in steps and any("verdicts." in call for call in steps[moment]["calls"])
+    if name == "retire":  # the verdict comes first: the old stack's steps all wait for it
+        assert dry.json["waves"][0][0]["id"] == moment
+    writes.active = True
+    ran = judged.with_plan("run", name, "--yes", "--deployment-id", deployment, "--output", "json")
+    writes.active = False
+    assert ran.code == 0, ran.err
+    assert _announced(dry.json) == writes.ops

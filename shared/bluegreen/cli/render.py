@@ -109,6 +109,8 @@ def render_status(report: StatusReport) -> None:
         )
         if record.failure:
             console.print(f"  [red]failed:[/] {esc(record.failure)}")
+        for moment, judgement in record.verdicts:
+            print_verdict(console, moment, judgement)
     if report.resources_read:
         console.print(status_table(report))
     for entry in record.history[-5:] if record is not None else ():
@@ -117,10 +119,23 @@ def render_status(report: StatusReport) -> None:
             f"{entry.get('outcome')} at {entry.get('at')}"
             + (f": {esc(entry['reason'])}" if entry.get("reason") else "")
         )
+        if entry.get("verdict"):
+            console.print(f"    verdict: {esc(entry['verdict'])}")
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {esc(warning)}")
     for error in report.errors:
         console.print(f"[red]could not read[/] {esc(error)}")
+
+
+def print_verdict(console: Console, moment: str, judgement: dict[str, Any]) -> None:
+    """A recorded verdict: passed or failed, on which stack, when, over which window; each check with its numbers."""
+    passed = judgement.get("passed") is True
+    mark = "[green]passed[/]" if passed else "[bold red]failed[/]"
+    window = f" · window {esc(judgement['window'])}" if judgement.get("window") else ""
+    console.print(f"  verdict {moment} on stack {esc(judgement.get('stack'))}: {mark} at {esc(judgement.get('at'))}{window}")
+    for check in judgement.get("checks") or ():
+        sign = "[green]✓[/]" if check.get("passed") is True else "[red]✗[/]"
+        console.print(f"    {sign} {esc(check.get('what'))}: {esc(check.get('measured'))} (limit {esc(check.get('limit'))})")
 
 
 def print_waves(console: Console, steps: list[Step], label: str) -> None:
