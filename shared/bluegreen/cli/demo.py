@@ -1,7 +1,7 @@
-"""``bluegreen demo``: three deployments on the embedded emulator, through the real handlers.
+"""``bluegreen demo``: four deployments on the embedded emulator, through the real handlers.
 
 It starts the emulator, seeds the ``orders`` application (stack a live and working, stack b retired;
-messages in the queues, Aurora readers), puts the plan in SSM as a real install would, then runs three
+messages in the queues, Aurora readers), puts the plan in SSM as a real install would, then runs four
 deployments. Each calls the real Lambda handlers (from ``handlers/`` when run from the repository; the
 same code, :mod:`bluegreen.hooks.entry`'s factories, otherwise) with CodeDeploy's events, shows every step as
 it runs, what each handler reported, and both stacks side by side before and after:
@@ -12,6 +12,10 @@ it runs, what each handler reported, and both stacks side by side before and aft
    stops the deployment (it rolls the traffic back and never calls AfterAllowTraffic), leaving both
    stacks working. Its STOP state-change event goes to the real ``deployment_state_changed`` handler,
    which settles the deployment: stack b back to retired, the record's deployment rolled back.
+4. a → b, a bad release: the plan's verdict passes before traffic (the smoke function answers), but
+   under live traffic stack b's function fails (CloudWatch holds its errors): ``after_allow_traffic``
+   judges it first and reports Failed with the numbers, before anything of stack a is touched.
+   CodeDeploy fails the deployment; its FAILURE event settles it: a live and working, b retired.
 
 Last, Aurora auto scaling "adds" a reader to the live cluster and the RDS event handlers tag it and
 turn Performance Insights on. The demo succeeds (exit code 0) when every outcome was the expected one
@@ -20,6 +24,7 @@ and, at the end, the record and what AWS holds agree: a live and working, b reti
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -39,11 +44,11 @@ import yaml
 import bluegreen.engine
 from bluegreen.aws import make_client
 from bluegreen.cli import render
+from bluegreen.cli.demo_checks import settled_problems
 from bluegreen.local.emulator import PLAN_PARAMETER, Emulator
 from bluegreen.local.scaling import run_scaling_activity
 from bluegreen.local.seed import World, seed_world
 from bluegreen.refs import StackReference
-from bluegreen.state import Phase
 
 if TYPE_CHECKING:
     from bluegreen.status import StatusReport
@@ -180,23 +185,24 @@ class Demo:
             result = handler(mine[-1].event, context)
         return result
 
-    def hook(self, module: str, deployment: str, suffix: str) -> None:
-        """Call one hook handler with CodeDeploy's event; show its steps and the status it reported."""
+    def hook(self, module: str, deployment: str, suffix: str, *, expect: str = "Succeeded") -> None:
+        """Call one hook handler with CodeDeploy's event; show its steps and the status it reported (``expect``ed)."""
         handler = _handler(module)
         execution = f"{deployment}-{suffix}-{uuid.uuid4().hex[:8]}"
         event = {"DeploymentId": deployment, "LifecycleEventHookExecutionId": execution}
         context = _Context(f"CodeDeployHook_{STACK_NAME}_{suffix}", self.functions[suffix], aws_request_id=execution)
         started = time.monotonic()
         self.console.print(f"[bold cyan]{module}[/]  deployment {deployment}")
-        with self._steps():
+        quiet = logging.CRITICAL if expect != "Succeeded" else logging.NOTSET  # an expected failure: the line says it
+        with self._steps(), _logger_level("bluegreen", quiet) if quiet else contextlib.nullcontext():
             result = handler(event, context)
             result = self._continue(handler, context, result, "status")
         reported = self.emulator.hook_statuses.get(execution, "nothing")
-        mark = "[green]" if reported == "Succeeded" else "[red]"
+        mark = "[green]" if reported == "Succeeded" else ("[yellow]" if reported == expect else "[red]")
         self.console.print(
             f"  CodeDeploy ← {mark}{reported}[/]  ({time.monotonic() - started:.1f}s) {render.esc(result['message'])}"
         )
-        self.ok = self.ok and reported == "Succeeded"
+        self.ok = self.ok and reported == expect
 
     def deploy(self, deployment: str, *, busy_reader: bool = False) -> None:
         """One deployment: CodeDeploy starts it, calls prepare, then retire; it succeeds.
@@ -273,7 +279,7 @@ class Demo:
         self.show_stacks(f"{deployment} stopped: both stacks working (the danger: b still consumes beside a)")
         outcome = self.state_changed(deployment, "STOP")
         report = self.show_stacks(f"after {deployment} settled: a live and working, b's consumers and workers off")
-        problems = ([] if outcome == "settled" else [f"outcome {outcome}, not settled"]) + _settled_problems(
+        problems = ([] if outcome == "settled" else [f"outcome {outcome}, not settled"]) + settled_problems(
             report, deployment
         )
         record = report.record
@@ -282,6 +288,35 @@ class Demo:
             self.console.print(
                 f"record: live {record.live} · deployment {record.deployment_id} {record.phase} · {settled}"
             )
+        for problem in problems:
+            self.console.print(f"  [red]✗ {render.esc(problem)}[/]")
+        self.ok = self.ok and not problems
+
+    def bad_release(self, deployment: str) -> None:
+        """Stack b fails under live traffic: the retire's verdict stops the release before stack a is touched."""
+        from bluegreen.hooks.entry import runtime  # noqa: PLC0415 - after the environment is set
+
+        self.emulator.deployments.create(deployment)
+        self.hook("before_allow_traffic", deployment, "prepare")
+        function = self.world.names["b"]["fn"]
+        cloudwatch = make_client("cloudwatch", region=REGION)
+        for metric, value in (("Invocations", 20.0), ("Errors", 9.0)):
+            datum = {"MetricName": metric, "Dimensions": [{"Name": "FunctionName", "Value": function}], "Value": value}
+            cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[datum])
+        self.console.print(
+            "[bold yellow]stack b fails under live traffic:[/] CloudWatch holds 9 errors in 20 invocations of "
+            + function
+        )
+        self.hook("after_allow_traffic", deployment, "retire", expect="Failed")
+        record = runtime().store.get("orders")
+        for moment, judgement in record.verdicts if record is not None else ():
+            render.print_verdict(self.console, moment, judgement)
+        self.emulator.deployments.fail(deployment)
+        outcome = self.state_changed(deployment, "FAILURE")
+        report = self.show_stacks(f"after {deployment} settled: a live and working, b retired (never touched: a)")
+        problems = ([] if outcome == "settled" else [f"outcome {outcome}, not settled"]) + settled_problems(
+            report, deployment
+        )
         for problem in problems:
             self.console.print(f"  [red]✗ {render.esc(problem)}[/]")
         self.ok = self.ok and not problems
@@ -325,38 +360,11 @@ class Demo:
         self.ok = self.ok and tags.get("Role") == "Reader" and tags.get("team") == "orders" and insights
 
 
-def _settled_problems(report: StatusReport, deployment: str) -> list[str]:
-    """What differs from a stopped deployment settled, in the record and in what AWS holds.
-
-    The record: live a, ``deployment`` rolled back and settled. AWS: stack a working; stack b's
-    workers at 0, subscription disabled, and every other switch the prepare turned on off again,
-    its Aurora cluster stopped.
-    """
-    a, b = StackReference.A, StackReference.B
-    record = report.record
-    problems: list[str] = []
-    if record is None:
-        return ["no record"]
-    if record.live is not a:
-        problems.append(f"the record says live {record.live}, not a")
-    if record.deployment_id != deployment or record.phase is not Phase.ROLLED_BACK or not record.settled:
-        problems.append(f"the record holds {record.describe()}, not {deployment} rolled-back and settled")
-    if report.condition(a) != "working":
-        problems.append(f"stack a is {report.condition(a)}, not working")
-    for row in report.resources:
-        side = row.stack(b)
-        if row.switch and side.mode != "off":
-            problems.append(f"{row.id} of stack b: {side.state}, not off")
-        if row.service == "ecs" and side.data.get("desired_count") != 0:
-            problems.append(f"{row.id} of stack b: {side.state}, not desired 0")
-        if row.service == "sns" and side.data.get("enabled") is not False:
-            problems.append(f"{row.id} of stack b: {side.state}, not disabled")
-    return problems
-
-
 #: How long the demo's SNS filter changes take to apply, and the settle window that covers it.
 DEMO_FILTER_DELAY = 1.0
 DEMO_SETTLE_MINUTES = 0.025
+#: The live traffic the demo's verdict watches before the retire touches the old stack (AWS: minutes).
+DEMO_OBSERVE_MINUTES = 0.01
 
 
 def run_demo(*, region: str = REGION) -> int:
@@ -365,7 +373,9 @@ def run_demo(*, region: str = REGION) -> int:
     # SNS filter changes take DEMO_FILTER_DELAY seconds to apply (AWS: up to 15 minutes), so the retire
     # waits its settle windows (the plan's settle_minutes, as 15 minutes cover AWS's delay).
     with Emulator(region=region, filter_delay_seconds=DEMO_FILTER_DELAY) as emulator:
-        world = seed_world(region, settle_minutes=DEMO_SETTLE_MINUTES)
+        world = seed_world(
+            region, settle_minutes=DEMO_SETTLE_MINUTES, verdict=True, observe_minutes=DEMO_OBSERVE_MINUTES
+        )
         make_client("ssm", region=region).put_parameter(
             Name=PLAN_PARAMETER, Type="String", Value=yaml.safe_dump(world.plan, sort_keys=False)
         )
@@ -385,6 +395,8 @@ def run_demo(*, region: str = REGION) -> int:
             demo.show_stacks("after deployment 2: a live again, b retired")
             demo.console.rule("[bold]deployment 3: a → b, stopped by its canary alarm")
             demo.stopped_deployment("d-demo-3")
+            demo.console.rule("[bold]deployment 4: a → b, a bad release stopped by the verdict")
+            demo.bad_release("d-demo-4")
             demo.new_reader()
             verdict = "[bold green]every outcome was the expected one" if demo.ok else "[bold red]something failed"
             demo.console.rule(f"{verdict}[/] in {time.monotonic() - started:.1f}s")

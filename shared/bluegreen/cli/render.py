@@ -132,10 +132,12 @@ def print_verdict(console: Console, moment: str, judgement: dict[str, Any]) -> N
     passed = judgement.get("passed") is True
     mark = "[green]passed[/]" if passed else "[bold red]failed[/]"
     window = f" · window {esc(judgement['window'])}" if judgement.get("window") else ""
-    console.print(f"  verdict {moment} on stack {esc(judgement.get('stack'))}: {mark} at {esc(judgement.get('at'))}{window}")
+    stack, at = esc(judgement.get("stack")), esc(judgement.get("at"))
+    console.print(f"  verdict {moment} on stack {stack}: {mark} at {at}{window}")
     for check in judgement.get("checks") or ():
         sign = "[green]✓[/]" if check.get("passed") is True else "[red]✗[/]"
-        console.print(f"    {sign} {esc(check.get('what'))}: {esc(check.get('measured'))} (limit {esc(check.get('limit'))})")
+        what, measured, limit = (esc(check.get(key)) for key in ("what", "measured", "limit"))
+        console.print(f"    {sign} {what}: {measured} (limit {limit})")
 
 
 def print_waves(console: Console, steps: list[Step], label: str) -> None:
