@@ -263,6 +263,15 @@ def test_an_alarm_prefix_shorter_than_the_managed_prefix_is_refused(cli: Cli, tm
     assert _paths(ran.json["problems"]) == ["plan.cloudwatch[0].a.alarm_prefix"]
 
 
+def test_a_smoke_function_outside_the_managed_prefix_is_refused(cli: Cli, tmp_path: Path) -> None:
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    smoke = {"function": {"a": f"{PREFIX}smoke-a", "b": "smoke-b"}}
+    doc["verdict"] = {"before_traffic": {"smoke": smoke}}
+    ran = cli("validate", str(_write(tmp_path, doc)), "--managed-prefix", PREFIX, "--output", "json")
+    assert _paths(ran.json["problems"]) == ["plan.verdict.before_traffic.smoke.function.b"]
+    assert "lambda:InvokeFunction" in ran.json["problems"][0]["message"]
+
+
 def _stack(parameters: dict[str, str]) -> None:
     template = {
         "Parameters": {key: {"Type": "String"} for key in parameters},
@@ -301,7 +310,7 @@ def test_a_missing_stack_or_one_without_the_parameter_exits_4(cli: Cli) -> None:
 def test_the_checks_cover_every_statement_of_the_template_scoped_by_the_prefix() -> None:
     statements = load_template()["Resources"]["HookToolsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     scoped = {statement["Sid"] for statement in statements if "ManagedNamePrefix" in json.dumps(statement)}
-    covered = {sid for scope in checks.SCOPES for sid in scope.sids}
+    covered = {sid for scope in (*checks.SCOPES, checks.VERDICT_SCOPE) for sid in scope.sids}
     assert scoped == covered | set(checks.NOT_IN_PLAN)
     assert not covered & set(checks.NOT_IN_PLAN)
     sections = {scope.section for scope in checks.SCOPES}

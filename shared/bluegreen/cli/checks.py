@@ -185,6 +185,11 @@ SCOPES: tuple[Scope, ...] = (
         ignore_case=True,  # RDS keeps identifiers in lower case, and so are their ARNs
     ),
 )
+#: The verdict's smoke functions: the hooks invoke them (statement VerdictSmokeFunctions).
+VERDICT_SCOPE = Scope(
+    "verdict", "smoke function", ("VerdictSmokeFunctions",), "lambda:InvokeFunction (the smoke test)",
+    lambda smoke: [("a", _name(smoke.a)), ("b", _name(smoke.b))],
+)  # fmt: skip
 #: Plan sections with no name scoped by the prefix, and why.
 EXCEPTED = {"sns": "Get/SetSubscriptionAttributes take no resource scope: the statement is on '*'"}
 #: Statements scoped by the prefix on names the plan does not hold (found at run time), and what they are.
@@ -214,6 +219,17 @@ def prefix_problems(plan: Plan, prefix: str) -> list[Problem]:
                                 f"IAM would deny {scope.actions} (HookToolsPolicy, statement {scope.sids[0]})",
                             )
                         )
+    traffic = plan.verdict.before_traffic if plan.verdict is not None else None
+    if traffic is not None and traffic.smoke is not None:
+        for where, name in VERDICT_SCOPE.names(traffic.smoke):
+            if not name.startswith(prefix):
+                problems.append(
+                    (
+                        f"plan.verdict.before_traffic.smoke.function.{where}",
+                        f"smoke function {name!r} does not start with the managed prefix {prefix!r}: the hooks' IAM "
+                        f"would deny {VERDICT_SCOPE.actions} (HookToolsPolicy, statement {VERDICT_SCOPE.sids[0]})",
+                    )
+                )
     return problems
 
 
