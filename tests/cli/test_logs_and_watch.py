@@ -57,7 +57,10 @@ def test_the_lines_of_one_deployment_in_time_order_from_every_group(logs: Any) -
 
     assert [line.line["message"] for line in found.lines] == ["step ecs[0].enable done", "step sqs[0].purge failed"]
     assert [line.source for line in found.lines] == ["prepare", "retire"]
-    assert found.missing_groups == [f"/aws/lambda/{STACK}-deployment-events"]  # never invoked: reported
+    assert found.missing_groups == [  # never invoked: reported
+        f"/aws/lambda/CodeDeployHook_{STACK}_verdict",
+        f"/aws/lambda/{STACK}-deployment-events",
+    ]
     assert set(sent) == {'{ $.deployment_id = "d-1" }'}  # what AWS filters on (moto does not)
     assert found.lines[1].text().endswith("retire ERROR step sqs[0].purge failed")
     assert found.lines[0].as_dict()["at"].startswith("2026-")

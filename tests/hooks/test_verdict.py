@@ -294,3 +294,26 @@ def test_no_verdict_in_the_plan_changes_nothing(judged: Harness, shim: Shim) -> 
     assert shim.answers.calls == []
     record = judged.store.get("orders")
     assert record is not None and record.verdicts == () and "verdict" not in record.history[-1]
+
+
+def test_a_smoke_invocation_lambda_refuses_is_named_as_such(judged: Harness) -> None:
+    judged.faults.arm("Invoke")  # AccessDenied, as IAM answers a smoke function outside the managed prefix
+    result = judged.run(Flow.PREPARE, "d-1")
+    assert result.status == "Failed"
+    assert f"smoke {smoke_function('b')}: Lambda did not run it — AccessDenied" in result.message
+    assert _switched_off(judged, "b")
+
+
+def test_named_alarms_are_judged_even_without_the_plans_alarm_sets(judged: Harness) -> None:
+    plan = dict(judged.world.plan)
+    named = {"alarms": False, "alarm_names": {"a": [], "b": ["mock service - dev latency - B"]}}
+    plan["verdict"] = {**plan["verdict"], "before_traffic": named}
+    judged.with_plan(plan)
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.set_alarm_state(AlarmName="mock service - dev errors - B", StateValue="ALARM", StateReason="not named")
+    assert judged.run(Flow.PREPARE, "d-1").status == "Succeeded"  # the sets are off: errors - B is not judged
+    judged.deployments.fail("d-1")
+    assert judged.event("d-1", "FAILURE").outcome == "settled"
+    cloudwatch.set_alarm_state(AlarmName="mock service - dev latency - B", StateValue="ALARM", StateReason="named")
+    result = judged.run(Flow.PREPARE, "d-2")
+    assert result.status == "Failed" and "alarm mock service - dev latency - B: ALARM (named)" in result.message

@@ -540,7 +540,7 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_every_function_logs_to_its_own_log_group(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     found = functions(template)
-    assert len(found) == 6
+    assert len(found) == 7
     groups = set()
     for name, function in found.items():
         config = function["Properties"]["LoggingConfig"]

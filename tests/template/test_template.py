@@ -29,6 +29,7 @@ APPSPEC = ROOT / "examples" / "ecs-app" / "appspec.yaml"
 HOOKS = {
     "BeforeAllowTrafficFunction": ("before_allow_traffic.handler", "_prepare"),
     "AfterAllowTrafficFunction": ("after_allow_traffic.handler", "_retire"),
+    "AfterAllowTestTrafficFunction": ("after_allow_test_traffic.handler", "_verdict"),
 }
 
 #: Actions that change or destroy the managed resources: never granted on Resource "*".

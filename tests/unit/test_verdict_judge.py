@@ -266,12 +266,13 @@ def test_no_alarm_in_alarm_gives_one_passing_summary(states: list[tuple[str, str
         ("error", "function error — Handled function error: ValueError: boom", False),
         ("timeout", "timed out — Handled function error: ValueError: boom", False),
         ("missing", "no such function — Handled function error: ValueError: boom", False),
+        ("refused", "Lambda did not run it — Handled function error: ValueError: boom", False),
         ("weird", "weird — Handled function error: ValueError: boom", False),
     ],
 )
 def test_smoke_check_for_each_outcome(outcome: str, measured: str, passed: bool) -> None:
     check = smoke_check("orders-smoke-b", outcome, "Handled function error: ValueError: boom", 10)
-    assert check == Check("smoke orders-smoke-b", measured, "answers within 10 s", passed)
+    assert check == Check("smoke orders-smoke-b", measured, "no function error within 10 s", passed)
 
 
 # --------------------------------------------------------------------------- judgement

@@ -626,3 +626,9 @@ def test_observe_and_the_drain_window_just_under_the_deadline_are_accepted() -> 
 def test_without_sns_the_drain_window_does_not_count() -> None:
     found = verdict_of(retire(observe_minutes=45), settle_minutes=15).before_retire
     assert found is not None and found.observe_minutes == 45.0
+
+
+def test_a_before_traffic_that_checks_nothing_is_refused() -> None:
+    assert verdict_problems(traffic(alarms=False)) == [
+        (BT, "checks nothing: alarms is false, and no alarm_names and no smoke are given")
+    ]

@@ -1,7 +1,8 @@
 """``bluegreen logs``: the log lines of one deployment, from the CloudWatch Logs of the install's functions.
 
 The install names its functions' log groups after the stack (``template.yaml``):
-``/aws/lambda/CodeDeployHook_<stack>_prepare``, ``…_retire`` and ``/aws/lambda/<stack>-deployment-events``.
+``/aws/lambda/CodeDeployHook_<stack>_prepare``, ``…_retire``, ``…_verdict`` (the ECS test-traffic hook)
+and ``/aws/lambda/<stack>-deployment-events``.
 Every line the hooks write is Powertools JSON carrying the ``deployment_id`` the handler appended, so
 one ``FilterLogEvents`` per group with the JSON filter ``{ $.deployment_id = "<id>" }`` finds them
 (every page). The filter is applied again here, on the parsed line: a server that does not know
@@ -23,6 +24,7 @@ from bluegreen.aws import error_code
 LOG_GROUPS = {
     "prepare": "/aws/lambda/CodeDeployHook_{stack}_prepare",
     "retire": "/aws/lambda/CodeDeployHook_{stack}_retire",
+    "verdict": "/aws/lambda/CodeDeployHook_{stack}_verdict",
     "events": "/aws/lambda/{stack}-deployment-events",
 }
 

@@ -56,6 +56,15 @@ Decisions the design left open (the rules a plan is held to):
   the RDS tag rules (at most 50; keys 1-128 characters, not ``aws:``; values up to 256).
 - ``ecs`` ``desired_tasks`` is required and at least 1: the design names it in every ECS entry, and a
   working service of zero tasks is always a mistake.
+- ``verdict`` (optional, :mod:`bluegreen.verdict.model`) names ``before_traffic``, ``before_retire``
+  or both. ``at`` is ``prepare`` (default) or ``test-traffic``; ``alarm_names`` holds at most 100
+  names per stack, none named for both; ``smoke.timeout_seconds`` is 1..300 (default 30) and its
+  ``payload`` must be JSON; ``observe_minutes`` is 0 to under ``deadline_minutes``; the ``lambda``
+  thresholds are ratios 0..1 (``max_error_rate``, ``max_throttle_rate``) or whole numbers of 0 or
+  more, at least one given. Each threshold needs something of the plan to measure (``lambda``: a
+  ``lambda`` entry or ``kinesis`` ``feeds``; ``kinesis``: ``feeds``; ``dlq``: an ``sqs`` entry with
+  a ``dlq``), and with SNS entries ``observe_minutes + settle_minutes`` must be under
+  ``deadline_minutes`` (:func:`~bluegreen.plan.checks._check_verdict`).
 - **Loading**: a key repeated in one mapping is an error (YAML and JSON would silently keep the
   last one — a second ``aurora:`` would drop the first). YAML is read with a safe loader (no Python
   tags); merge keys (``<<: *base``) work. Of the three plan variables, one set to an empty string

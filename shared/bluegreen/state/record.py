@@ -10,15 +10,19 @@ The record of application ``X`` is the item with key ``X`` of the live-stack tab
       deployment  {id, replacement, phase,      the latest deployment; absent before the first one.
                    started_at, updated_at,      It stays after it ends (phase retired, …), so a late
                    finished_at?, settled_at?,   duplicate of its hooks still finds it. ``plan`` is the
-                   prepared_at?,                resolved plan it acts on (canonical JSON) and its
+                   prepared_at?, flipped_at?,   resolved plan it acts on (canonical JSON) and its
                    unsubscribed_at?,            sha256; ``settled_at`` marks an ended failed one whose
                    codedeploy_application?,     replacement is back to retired.
                    codedeploy_group?,           ``failure`` says why a failed one failed: the
                    plan?, plan_sha256?,         failing steps and their errors, as the run reported
-                   failure?}                    them (one line, at most 1,000 characters).
-      history     [{deployment_id, from, to,    the newest 20 ended deployments, oldest first
-                    outcome, started_at, at,
-                    reason?}]
+                   failure?,                    them (one line, at most 1,000 characters).
+                   verdict_before_traffic?,     ``flipped_at``: when ``flip`` made the replacement
+                   verdict_before_retire?}      live. ``verdict_*``: a verdict's judgement
+                                                ({stack, passed, at, summary, checks, window?}),
+                                                written by ``record_verdict``.
+      history     [{deployment_id, from, to,    the newest 20 ended deployments, oldest first;
+                    outcome, started_at, at,    ``verdict``: the summaries of the deployment's
+                    reason?, verdict?}]         judgements, joined by "; "
       created_at  ISO-8601 UTC
 
 Phases of a deployment D (``replacement`` is the stack that was not live when D began)::

@@ -54,7 +54,9 @@ class AlarmState:
 
 @dataclass(frozen=True)
 class SmokeAnswer:
-    """How the smoke invocation ended: ``ok``, ``error`` (a function error), ``timeout`` or ``missing``.
+    """How the smoke invocation ended: ``ok``, ``error`` (a function error), ``timeout``, ``missing`` or ``refused``.
+
+    ``refused``: Lambda did not run the function (throttled, access denied, not reachable).
 
     ``detail`` says what Lambda answered (the error type and message, or the payload's start).
     """
@@ -174,7 +176,7 @@ class VerdictTools(BaseTools[VerdictConfig]):
         """Invoke ``function`` once, synchronously, with ``payload`` (JSON); how it ended.
 
         ``ok``: it answered without ``FunctionError``. ``error``: it answered with one (the payload's
-        ``errorType`` and ``errorMessage``), or Lambda refused the invocation. ``timeout``: the
+        ``errorType`` and ``errorMessage``). ``refused``: Lambda did not run it (the error code). ``timeout``: the
         function timed out (Lambda's ``Sandbox.Timedout``, or "Task timed out" in the message), or no
         answer came within ``timeout_seconds`` (plus :data:`SMOKE_READ_MARGIN_SECONDS`). ``missing``:
         no such function (``ResourceNotFoundException``).
@@ -187,13 +189,13 @@ class VerdictTools(BaseTools[VerdictConfig]):
         except ReadTimeoutError:
             return SmokeAnswer("timeout", f"no answer within {timeout_seconds} s (the plan's timeout_seconds)")
         except ConnectTimeoutError as exc:
-            return SmokeAnswer("error", f"could not reach Lambda: {exc}")
+            return SmokeAnswer("refused", f"could not reach Lambda: {exc}")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             message = exc.response.get("Error", {}).get("Message", "")
             if code == "ResourceNotFoundException":
                 return SmokeAnswer("missing", message or f"function {function} not found")
-            return SmokeAnswer("error", f"Lambda refused the invocation: {code}: {message}")
+            return SmokeAnswer("refused", f"{code}: {message}")
         raw = answer["Payload"].read() if answer.get("Payload") is not None else b""
         text = raw.decode("utf-8", "replace")
         if not answer.get("FunctionError"):

@@ -87,7 +87,7 @@ class Judgement:
         return f"{self.summary()} — {spared}"
 
     def to_record(self) -> dict[str, Any]:
-        """The judgement as the record keeps it (``deployment.verdicts.<moment>``)."""
+        """The judgement as the record keeps it (``deployment.verdict_before_traffic`` / ``…_before_retire``)."""
         doc: dict[str, Any] = {
             "stack": self.stack.value,
             "passed": self.passed,
@@ -146,6 +146,7 @@ def smoke_check(function: str, outcome: str, detail: str, timeout_seconds: int) 
         "error": f"function error — {detail}",
         "timeout": f"timed out — {detail}",
         "missing": f"no such function — {detail}",
+        "refused": f"Lambda did not run it — {detail}",
     }.get(outcome, f"{outcome} — {detail}")
     return Check(f"smoke {function}", measured, f"no function error within {timeout_seconds} s", outcome == "ok")
 

@@ -219,6 +219,8 @@ def _before_traffic(c: _Checker, raw: object, path: str) -> BeforeTraffic | None
         alarms = True
     names = _alarm_names(c, f, path)
     smoke = _smoke(c, f["smoke"], _join(path, "smoke")) if "smoke" in f else None
+    if alarms is False and not any(names) and "smoke" not in f:
+        c.add(path, "checks nothing: alarms is false, and no alarm_names and no smoke are given")
     return BeforeTraffic(at=str(at), alarms=alarms, alarm_names=names, smoke=smoke)
 
 

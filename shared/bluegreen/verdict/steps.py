@@ -85,10 +85,8 @@ def dead_letter_queues(plan: Plan, stack: StackReference) -> list[str]:
     return [queue for queue in found if queue]
 
 
-def _alarm_calls(plan: Plan, stack: StackReference, names: tuple[str, ...], enabled: bool) -> list[str]:
-    if not enabled:
-        return []
-    sets = [f"{s.alarm_prefix}*{s.alarm_suffix or ''}" for s in _alarm_sets(plan, stack)]
+def _alarm_calls(plan: Plan, stack: StackReference, names: tuple[str, ...], sets_too: bool) -> list[str]:
+    sets = [f"{s.alarm_prefix}*{s.alarm_suffix or ''}" for s in _alarm_sets(plan, stack)] if sets_too else []
     what = [*sets, *names]
     return [f"cloudwatch:DescribeAlarms ({', '.join(what)}): none may be in ALARM"] if what else []
 
@@ -97,10 +95,13 @@ def _names(pair: tuple[tuple[str, ...], tuple[str, ...]], stack: StackReference)
     return pair[0] if stack.value == "a" else pair[1]
 
 
-def _alarm_checks(box: Any, plan: Plan, stack: StackReference, names: tuple[str, ...]) -> list[Check]:
+def _alarm_checks(
+    box: Any, plan: Plan, stack: StackReference, names: tuple[str, ...], *, sets_too: bool
+) -> list[Check]:
+    """The alarms named for ``stack``, and (``sets_too``: the moment's ``alarms``) its alarm sets of the plan."""
     from bluegreen.verdict.judge import alarm_checks  # noqa: PLC0415
 
-    sets = _alarm_sets(plan, stack)
+    sets = _alarm_sets(plan, stack) if sets_too else []
     if not sets and not names:
         return []
     tools: VerdictTools = box.verdict()
@@ -125,7 +126,7 @@ def before_traffic_step(plan: Plan, box: Any, stack: StackReference, context: Ve
     def action() -> StepOutcome:
         from bluegreen.verdict.judge import BEFORE_TRAFFIC, Judgement, VerdictFailed, smoke_check  # noqa: PLC0415
 
-        found = _alarm_checks(box, plan, stack, names) if checks.alarms else []
+        found = _alarm_checks(box, plan, stack, names, sets_too=checks.alarms)
         if checks.smoke is not None:
             function = checks.smoke.function(stack)
             tools: VerdictTools = box.verdict()
@@ -141,7 +142,7 @@ def before_traffic_step(plan: Plan, box: Any, stack: StackReference, context: Ve
     if checks.smoke is not None:
         smoke = checks.smoke
         calls.append(f"lambda:Invoke {smoke.function(stack)} (RequestResponse, {smoke.timeout_seconds} s, no retry)")
-    calls.append("dynamodb:UpdateItem verdicts.before-traffic (the judgement)")
+    calls.append("dynamodb:UpdateItem deployment.verdict_before_traffic (the judgement)")
     return Step(
         BEFORE_TRAFFIC_STEP, f"judge stack {stack.value} before traffic", "verdict", stack, action, calls=tuple(calls)
     )
@@ -164,7 +165,7 @@ def _retire_calls(plan: Plan, stack: StackReference, checks: BeforeRetire) -> li
         metrics.append(f"depth of {', '.join(queues)} (growth ≤ {checks.max_dlq_growth})")
     if metrics:
         calls.append(f"cloudwatch:GetMetricData over the window: {'; '.join(metrics)}")
-    calls.append("dynamodb:UpdateItem verdicts.before-retire (the judgement)")
+    calls.append("dynamodb:UpdateItem deployment.verdict_before_retire (the judgement)")
     return calls
 
 
@@ -208,7 +209,7 @@ def before_retire_step(plan: Plan, box: Any, stack: StackReference, context: Ver
         left = (since + timedelta(minutes=checks.observe_minutes) - now).total_seconds()
         if left > 0:
             return WaitFor(left)
-        found = _alarm_checks(box, plan, stack, names) if checks.alarms else []
+        found = _alarm_checks(box, plan, stack, names, sets_too=checks.alarms)
         metrics, window = _metric_checks(box, plan, stack, checks, (since, now))
         judgement = judge.Judgement(
             judge.BEFORE_RETIRE, stack, tuple([*found, *metrics]), at=now.isoformat(), window=window
