@@ -72,8 +72,8 @@ print(json.dumps(out))
 """
 
 #: The functions' handler modules (template.yaml), the hooks first.
-HANDLERS = ("before_allow_traffic", "after_allow_traffic", "deployment_state_changed", "rds_apply_tags",
-            "rds_enable_performance_insights", "rds_keep_retired_stopped")  # fmt: skip
+HANDLERS = ("before_allow_traffic", "after_allow_traffic", "after_allow_test_traffic", "deployment_state_changed",
+            "rds_apply_tags", "rds_enable_performance_insights", "rds_keep_retired_stopped")  # fmt: skip
 
 
 @dataclass(frozen=True)
