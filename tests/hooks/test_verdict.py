@@ -97,6 +97,8 @@ def test_a_passing_verdict_is_kept_in_the_record_and_the_history(judged: Harness
     assert "kinesis fn-b-dev iterator age" in measured
     assert "before-traffic verdict on stack b passed" in record.history[-1]["verdict"]
     assert "before-retire verdict on stack b passed" in record.history[-1]["verdict"]
+    # what was measured and the thresholds, passed or not, stay in the history
+    assert "lambda fn-b-dev throttles 0 (limit ≤ 0)" in record.history[-1]["verdict"]
     assert view(judged.world, "b").working and view(judged.world, "a").retired
 
 
@@ -176,7 +178,9 @@ def test_errors_of_the_new_live_stack_fail_the_retire_before_the_old_stack_is_to
             "passed": False,
         }
     ]
-    assert "failed: lambda fn-b-dev errors/invocations" in record.history[-1]["verdict"]
+    kept = record.history[-1]["verdict"]
+    assert "before-retire verdict on stack b failed: " in kept
+    assert "lambda fn-b-dev errors/invocations 0.5 (10 of 20) (limit ≤ 0.05) ✗" in kept
 
 
 def test_a_growing_dead_letter_queue_fails_the_retire(judged: Harness) -> None:

@@ -311,12 +311,21 @@ def history_entry(record: LiveRecord, outcome: str, now: str, reason: str | None
     }
     if reason:
         entry["reason"] = reason
-    verdicts = "; ".join(
-        str(judgement.get("summary", "")) for _, judgement in record.verdicts if judgement.get("summary")
-    )
+    verdicts = " · ".join(verdict_line(moment, judgement) for moment, judgement in record.verdicts)
     if verdicts:
-        entry["verdict"] = verdicts
+        entry["verdict"] = failure_text(verdicts)
     return entry
+
+
+def verdict_line(moment: str, judgement: Mapping[str, Any]) -> str:
+    """A kept judgement in one line for the history: the outcome, then every check with its number and limit."""
+    outcome = "passed" if judgement.get("passed") is True else "failed"
+    checks = [
+        f"{c.get('what')} {c.get('measured')} (limit {c.get('limit')}){'' if c.get('passed') is True else ' ✗'}"
+        for c in judgement.get("checks") or ()
+        if isinstance(c, Mapping)
+    ]
+    return f"{moment} verdict on stack {judgement.get('stack')} {outcome}: " + "; ".join(checks)
 
 
 def failure_text(reason: str) -> str:

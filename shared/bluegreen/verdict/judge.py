@@ -164,25 +164,20 @@ def lambda_checks(function: str, sums: Mapping[str, float], limits: Mapping[str,
     errors, throttles, calls = (sums.get(k, 0.0) for k in ("Errors", "Throttles", "Invocations"))
     checks: list[Check] = []
     name = f"lambda {function}"
-    if "max_errors" in limits:
-        checks.append(Check(f"{name} errors", number(errors), f"≤ {number(limits['max_errors'])}",
-                            errors <= limits["max_errors"]))  # fmt: skip
-    if "max_error_rate" in limits:
-        rate = _ratio(errors, calls)
-        seen = f"{number(rate)} ({number(errors)} of {number(calls)})"
-        checks.append(Check(f"{name} errors/invocations", seen, f"≤ {number(limits['max_error_rate'])}",
-                            rate <= limits["max_error_rate"]))  # fmt: skip
-    if "max_throttles" in limits:
-        checks.append(Check(f"{name} throttles", number(throttles), f"≤ {number(limits['max_throttles'])}",
-                            throttles <= limits["max_throttles"]))  # fmt: skip
-    if "max_throttle_rate" in limits:
-        rate = _ratio(throttles, calls)
-        seen = f"{number(rate)} ({number(throttles)} of {number(calls)})"
-        checks.append(Check(f"{name} throttles/invocations", seen, f"≤ {number(limits['max_throttle_rate'])}",
-                            rate <= limits["max_throttle_rate"]))  # fmt: skip
-    if "min_invocations" in limits:
-        checks.append(Check(f"{name} invocations", number(calls), f"≥ {number(limits['min_invocations'])}",
-                            calls >= limits["min_invocations"]))  # fmt: skip
+    for key in ("max_errors", "max_error_rate", "max_throttles", "max_throttle_rate", "min_invocations"):
+        if key not in limits:
+            continue
+        limit = limits[key]
+        if key == "min_invocations":
+            checks.append(Check(f"{name} invocations", number(calls), f"≥ {number(limit)}", calls >= limit))
+            continue
+        what, count = ("errors", errors) if key.startswith("max_error") else ("throttles", throttles)
+        if key.endswith("_rate"):
+            rate = _ratio(count, calls)
+            seen = f"{number(rate)} ({number(count)} of {number(calls)})"
+            checks.append(Check(f"{name} {what}/invocations", seen, f"≤ {number(limit)}", rate <= limit))
+        else:
+            checks.append(Check(f"{name} {what}", number(count), f"≤ {number(limit)}", count <= limit))
     return checks
 
 
