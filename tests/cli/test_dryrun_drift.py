@@ -182,7 +182,7 @@ def test_a_verdict_and_its_record_write_are_announced(
     dry = judged.with_plan("plan", name, "--deployment-id", deployment, "--output", "json")
     steps = {step["id"]: step for wave in dry.json["waves"] for step in wave}
     moment = "verdict.before-traffic" if name == "prepare" else "verdict.before-retire"
-    assert moment in steps and any("verdicts." in call for call in steps[moment]["calls"])
+    assert moment in steps and any("deployment.verdict_before_" in call for call in steps[moment]["calls"])
     if name == "retire":  # the verdict comes first: the old stack's steps all wait for it
         assert dry.json["waves"][0][0]["id"] == moment
     writes.active = True
