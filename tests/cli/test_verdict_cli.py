@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import boto3
+import yaml
 
+from bluegreen.state import StateStore
 from tests.cli.conftest import Cli
 from tests.conftest import REGION
 
@@ -48,3 +50,35 @@ def test_status_shows_a_failed_verdict_with_its_numbers(judged: Cli) -> None:
     verdicts = data["deployment"]["verdicts"]
     assert verdicts["before-retire"]["passed"] is False and verdicts["before-traffic"]["passed"] is True
     assert "before-retire verdict on stack b failed" in data["history"][-1]["verdict"]
+
+
+def _at_test_traffic(cli: Cli) -> None:
+    plan = dict(cli.world.plan)
+    plan["verdict"] = {**plan["verdict"], "before_traffic": {**plan["verdict"]["before_traffic"], "at": "test-traffic"}}
+    cli.world.plan = plan
+    cli.plan_file.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+
+
+def test_the_test_traffic_verdict_can_be_dry_run_and_run_by_hand(judged: Cli) -> None:
+    _at_test_traffic(judged)
+    assert judged.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    dry = judged.with_plan("plan", "test-traffic", "--output", "json")
+    assert dry.code == 0 and dry.json["refused"] is None
+    [[step]] = dry.json["waves"]
+    assert step["id"] == "verdict.before-traffic" and step["stack"] == "b"
+    assert "lambda:Invoke fn-smoke-b-dev (RequestResponse, 10 s, no retry)" in step["calls"]
+    ran = judged.with_plan("run", "after-allow-test-traffic", "--yes", "--output", "json")
+    assert ran.code == 0, ran.err
+    record = StateStore(judged.world.state_table, region=REGION).get("orders")
+    assert record is not None and dict(record.verdicts)["before-traffic"]["passed"] is True
+
+
+def test_the_test_traffic_dry_run_refuses_a_deployment_that_is_not_prepared(judged: Cli) -> None:
+    _at_test_traffic(judged)
+    dry = judged.with_plan("plan", "test-traffic", "--deployment-id", "d-9", "--output", "json")
+    assert dry.code != 0 and "was never prepared" in dry.json["refused"]
+    assert judged.with_plan("run", "prepare", "--yes", "--deployment-id", "d-1").code == 0
+    judged.world.plan = {k: v for k, v in judged.world.plan.items() if k != "verdict"}
+    judged.plan_file.write_text(yaml.safe_dump(judged.world.plan, sort_keys=False), encoding="utf-8")
+    # the record keeps the plan the deployment began with: its verdict is at test-traffic
+    assert judged.with_plan("plan", "test-traffic", "--output", "json").json["waves"] != []

@@ -260,7 +260,10 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     logs.add_argument("--stack", required=True, metavar="NAME", help="the bluegreen stack (its functions' log groups)")
     logs.add_argument("--deployment-id", metavar="ID", help="default: the deployment on record (needs the plan)")
     logs.add_argument("--since", type=float, metavar="MINUTES", help="only lines of the last MINUTES")
-    flows = "before-allow-traffic (prepare), after-allow-traffic (retire), settle or abort"
+    flows = (
+        "before-allow-traffic (prepare), after-allow-traffic (retire), after-allow-test-traffic (test-traffic: the "
+        "verdict under ECS test traffic), settle or abort"
+    )
     dry = command("plan", "dry run of a flow: its steps and AWS calls; changes nothing")
     run = command("run", "run a flow by hand (asks first; no CodeDeploy report)")
     for flow_command in (dry, run):
@@ -269,7 +272,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
             "--deployment-id",
             metavar="ID",
             help="prepare: default manual-<UTC time>, or the id of one preparing to resume it; "
-            "retire: default the deployment in flight; settle, abort: default the deployment on record",
+            "retire: default the deployment in flight; test-traffic, settle, abort: default the deployment on record",
         )
     run.add_argument("-y", "--yes", action="store_true", help="do not ask before changing anything")
     run.add_argument(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 #: The flows ``plan`` and ``run`` take, by CodeDeploy's hook name and by short name.
 FLOWS = {"before-allow-traffic": Flow.PREPARE, "prepare": Flow.PREPARE}
 FLOWS |= {"after-allow-traffic": Flow.RETIRE, "retire": Flow.RETIRE, "settle": Flow.SETTLE, "abort": Flow.ABORT}
+FLOWS |= {"after-allow-test-traffic": Flow.TEST_TRAFFIC, "test-traffic": Flow.TEST_TRAFFIC}
 
 
 #: The flows run by hand that are not a hook's: settling an ended deployment, and aborting one.

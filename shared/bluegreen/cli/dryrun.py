@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND
@@ -22,6 +23,7 @@ from bluegreen.hooks import Flow, Runtime, decide_for
 from bluegreen.hooks.decide import Act, Settle, SettleHow, decide_abort, decide_by_hand
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
+from bluegreen.verdict.steps import VerdictContext, before_traffic_at, before_traffic_step
 
 if TYPE_CHECKING:
     from bluegreen.tools.codedeploy import DeploymentInfo
@@ -119,8 +121,9 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
     """
     plan = runtime.plan
     live = record.live if record is not None else plan.initial_live
-    if flow in (Flow.SETTLE, Flow.ABORT):
-        return _plan_by_hand(runtime, record, deployment_id, flow)
+    if flow in (Flow.SETTLE, Flow.ABORT, Flow.TEST_TRAFFIC):
+        by_hand = _plan_test_traffic if flow is Flow.TEST_TRAFFIC else partial(_plan_by_hand, flow=flow)
+        return by_hand(runtime, record, deployment_id)
     if flow is Flow.RETIRE and record is None:
         fp = FlowPlan(flow, plan.application, runtime.region, deployment_id, live)
         fp.refusal_code = EXIT_NOT_FOUND
@@ -169,6 +172,28 @@ def _note_superseded(fp: FlowPlan, record: LiveRecord) -> None:
             f"deployment {record.deployment_id} is in flight on record ({record.phase}) and this prepare "
             "supersedes it: a run by hand needs --force"
         )
+
+
+def _plan_test_traffic(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None) -> FlowPlan:
+    """The dry run of the test-traffic hook (``hooks.runs.run_test_traffic``): the verdict step, or why not."""
+    live = record.live if record is not None else runtime.plan.initial_live
+    d = deployment_id or (record.deployment_id if record is not None else None)
+    fp = FlowPlan(Flow.TEST_TRAFFIC, runtime.plan.application, runtime.region, d, live)
+    if record is None or d is None or record.deployment_id != d:
+        held = "no record" if record is None else f"deployment {record.deployment_id} ({record.phase})"
+        fp.refusal, fp.refusal_code = f"deployment {d} was never prepared (the record holds {held})", EXIT_NOT_FOUND
+        return fp
+    if record.phase is not Phase.PREPARED:
+        fp.refusal = f"deployment {d} is {record.phase}, not prepared: nothing judged"
+        return fp
+    scope = runtime.scope_for(record)
+    step = before_traffic_step(scope.plan, scope.box, record.replacement_stack, VerdictContext())
+    if before_traffic_at(scope.plan) != "test-traffic" or step is None:
+        fp.notes.append("nothing to do: the plan judges nothing at test traffic (no verdict with at: test-traffic)")
+        return fp
+    fp.target, fp.steps = record.replacement_stack, [step]
+    fp.on_failure = "Failed is reported: CodeDeploy rolls back, and the deployment-events function settles it"
+    return fp
 
 
 def _plan_by_hand(runtime: Runtime, record: LiveRecord | None, deployment_id: str | None, flow: Flow) -> FlowPlan:

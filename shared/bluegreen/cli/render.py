@@ -160,7 +160,7 @@ def render_plan(fp: FlowPlan, *, dry_run: bool) -> None:
     if fp.new_live is not None and fp.new_live is not fp.live:
         title += f" → {fp.new_live}"
     if fp.target is not None:
-        verb = {Flow.PREPARE: "prepares", Flow.RETIRE: "retires"}.get(fp.flow, "puts back")
+        verb = {Flow.PREPARE: "prepares", Flow.RETIRE: "retires", Flow.TEST_TRAFFIC: "judges"}.get(fp.flow, "puts back")
         title += f" · {verb} stack [bold]{fp.target}[/]"
     if fp.deployment_id:
         title += f" · deployment {esc(fp.deployment_id)}"
