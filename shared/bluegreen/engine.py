@@ -124,15 +124,26 @@ class Engine:
 
     def _execute(self, step: Step) -> tuple[StepOutcome, float]:
         started = self.clock()
-        if step.destructive and self.guard is not None:
-            self.guard(step)
-        outcome = step.action()
+        try:
+            if step.destructive and self.guard is not None:
+                self.guard(step)
+            outcome = step.action()
+        except Exception as exc:
+            raise _StepFailed(exc, self.clock() - started) from exc
         return (outcome or DONE), self.clock() - started
 
     def run(self, done: Iterable[str] = ()) -> RunResult:
         """Run every step not in ``done`` (ids finished by an earlier invocation); see the class docstring."""
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="bluegreen-step") as pool:
             return _Run(self, pool, set(done) & set(self.by_id)).loop()
+
+
+class _StepFailed(Exception):
+    """A step's error, with how long the step ran before it (for the FAILED event)."""
+
+    def __init__(self, error: Exception, seconds: float) -> None:
+        super().__init__(str(error))
+        self.error, self.seconds = error, seconds
 
 
 class _Run:
@@ -245,6 +256,9 @@ class _Run:
             step = engine.by_id[node]
             try:
                 status, seconds = future.result()
+            except _StepFailed as failed:
+                self._fail(step, f"{type(failed.error).__name__}: {failed.error}", failed.seconds)
+                continue
             except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
                 self._fail(step, f"{type(exc).__name__}: {exc}")
                 continue
@@ -268,9 +282,9 @@ class _Run:
                 self.result.done.append(node)
                 engine._emit(step, StepEventKind.DONE, seconds)
 
-    def _fail(self, step: Step, error: str) -> None:
+    def _fail(self, step: Step, error: str, seconds: float = 0.0) -> None:
         self.result.errors[step.id] = error
-        self.engine._emit(step, StepEventKind.FAILED, error=error)
+        self.engine._emit(step, StepEventKind.FAILED, seconds, error=error)
         self.failed = True
         if self.engine.keep_going:
             self.sorter.done(step.id)

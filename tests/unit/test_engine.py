@@ -93,6 +93,20 @@ def test_a_failure_stops_new_steps_and_reports_the_error() -> None:
     assert "AccessDenied" in result.message
 
 
+def test_a_failed_step_reports_how_long_it_ran() -> None:
+    clock = FakeClock()
+    events: list[StepEvent] = []
+
+    def slow_then_boom() -> StepStatus:
+        clock.sleep(12.5)  # a call that hung, then failed
+        raise RuntimeError("ReadTimeout")
+
+    result = Engine([step("slow", slow_then_boom)], clock=clock, sleep=clock.sleep, on_event=events.append).run()
+    assert result.errors == {"slow": "RuntimeError: ReadTimeout"}
+    [failed] = [event for event in events if event.kind is StepEventKind.FAILED]
+    assert (failed.seconds, failed.error) == (12.5, "RuntimeError: ReadTimeout")
+
+
 def test_finished_steps_from_an_earlier_invocation_are_not_repeated() -> None:
     ran: list[str] = []
     steps = [step(i, lambda i=i: ran.append(i) or DONE) for i in ("x", "y")]
