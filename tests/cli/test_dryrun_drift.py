@@ -124,6 +124,15 @@ SCENARIOS: list[Any] = [
 ]
 
 
+def _run_recorded(cli: Cli, writes: RecordWrites, flow: str, deployment: str) -> Any:
+    """``bluegreen run`` of ``flow`` for ``deployment``, with the record writes it makes recorded."""
+    writes.active = True
+    try:
+        return cli.with_plan("run", flow, "--yes", "--deployment-id", deployment, "--output", "json")
+    finally:
+        writes.active = False
+
+
 @pytest.mark.parametrize(("before", "flow"), SCENARIOS)
 def test_the_record_writes_announced_are_the_ones_the_run_makes(
     cli: Cli, writes: RecordWrites, before: Callable[[Cli], None], flow: tuple[str, str]
@@ -132,9 +141,7 @@ def test_the_record_writes_announced_are_the_ones_the_run_makes(
     name, deployment = flow
     dry = cli.with_plan("plan", name, "--deployment-id", deployment, "--output", "json")
     assert dry.code == 0 and dry.json["refused"] is None, dry.out
-    writes.active = True
-    ran = cli.with_plan("run", name, "--yes", "--deployment-id", deployment, "--output", "json")
-    writes.active = False
+    ran = _run_recorded(cli, writes, name, deployment)
     put_back = dry.json["decision"].startswith(f"{Act.RESUME_PUT_BACK.value}:")
     assert ran.code == (1 if put_back else 0), ran.err  # a put-back is finished, then Failed
     assert writes.ops, "no write to the record was seen: the recorder is not on the store's client"
@@ -185,8 +192,6 @@ def test_a_verdict_and_its_record_write_are_announced(
     assert moment in steps and any("deployment.verdict_before_" in call for call in steps[moment]["calls"])
     if name == "retire":  # the verdict comes first: the old stack's steps all wait for it
         assert dry.json["waves"][0][0]["id"] == moment
-    writes.active = True
-    ran = judged.with_plan("run", name, "--yes", "--deployment-id", deployment, "--output", "json")
-    writes.active = False
+    ran = _run_recorded(judged, writes, name, deployment)
     assert ran.code == 0, ran.err
     assert _announced(dry.json) == writes.ops

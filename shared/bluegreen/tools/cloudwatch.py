@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import botocore
 
@@ -45,6 +45,8 @@ ALARM_TYPE_MEMBERS: dict[AlarmTypeType, str] = {
 }
 #: ``EnableAlarmActions`` / ``DisableAlarmActions`` take at most this many alarm names per call.
 MAX_ALARMS_PER_CALL = 100
+
+_T = TypeVar("_T")
 
 #: The warnings already logged in this process (each is logged once).
 _warned: set[str] = set()
@@ -198,6 +200,7 @@ def _verb(enabled: bool) -> str:
     return "enable" if enabled else "disable"
 
 
-def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
+def _batches(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
+    """``items`` in lists of at most ``size`` (a request's limit), in order."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])

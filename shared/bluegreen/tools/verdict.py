@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -28,7 +28,13 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 
 from bluegreen.aws import client_config, default_session
 from bluegreen.tools._base import AwsConfig, BaseTools
-from bluegreen.tools.cloudwatch import ALARM_TYPE_MEMBERS, AlarmStack, readable_alarm_types
+from bluegreen.tools.cloudwatch import (
+    ALARM_TYPE_MEMBERS,
+    MAX_ALARMS_PER_CALL,
+    AlarmStack,
+    _batches,
+    readable_alarm_types,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -101,11 +107,6 @@ def _query(query_id: str, metric: tuple[str, str, str], dimension: tuple[str, st
     }
 
 
-def _batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
 def window_bounds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The window aligned to whole minutes, as CloudWatch answers best: start floored, end rounded up."""
     floor = start.astimezone(UTC).replace(second=0, microsecond=0)
@@ -139,7 +140,7 @@ class VerdictTools(BaseTools[VerdictConfig]):
         found: dict[str, AlarmState] = {}
         requests: list[dict[str, Any]] = [{"AlarmNamePrefix": s.alarm_prefix} for s in sets]
         wanted = sorted(set(names))
-        requests += [{"AlarmNames": batch} for batch in _batches(wanted, 100)]
+        requests += [{"AlarmNames": batch} for batch in _batches(wanted, MAX_ALARMS_PER_CALL)]
         matchers = list(sets)
         for params in requests:
             if kinds != ("MetricAlarm",):

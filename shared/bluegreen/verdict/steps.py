@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.services._kit import pick
 from bluegreen.steps import DONE, Step, StepOutcome, WaitFor
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class VerdictContext:
 def _alarm_sets(plan: Plan, stack: StackReference) -> list[AlarmStack]:
     from bluegreen.tools.cloudwatch import AlarmStack  # noqa: PLC0415 - the tool loads when a verdict runs
 
-    sets = [entry.a if stack.value == "a" else entry.b for entry in plan.cloudwatch]
+    sets = [pick(stack, entry.a, entry.b) for entry in plan.cloudwatch]
     return [AlarmStack(s.alarm_prefix, s.alarm_suffix) for s in sets]
 
 
@@ -74,14 +75,14 @@ def functions(plan: Plan, stack: StackReference) -> tuple[list[str], list[str]]:
     """The replacement's functions the plan names (``lambda``, ``kinesis[].feeds``), and those reading a stream."""
     from bluegreen.reading.names import _base_name  # noqa: PLC0415
 
-    pick: Callable[[Any], str] = lambda pair: _base_name(pair.a if stack.value == "a" else pair.b)  # noqa: E731
-    fed = [pick(entry.feeds) for entry in plan.kinesis if entry.feeds is not None]
-    return list(dict.fromkeys([*(pick(entry) for entry in plan.lambda_), *fed])), fed
+    named: Callable[[Any], str] = lambda pair: _base_name(pick(stack, pair.a, pair.b))  # noqa: E731
+    fed = [named(entry.feeds) for entry in plan.kinesis if entry.feeds is not None]
+    return list(dict.fromkeys([*(named(entry) for entry in plan.lambda_), *fed])), fed
 
 
 def dead_letter_queues(plan: Plan, stack: StackReference) -> list[str]:
     """The replacement's dead-letter queues named in the plan's ``sqs`` entries."""
-    found = [(entry.a if stack.value == "a" else entry.b).dlq for entry in plan.sqs]
+    found = [pick(stack, entry.a, entry.b).dlq for entry in plan.sqs]
     return [queue for queue in found if queue]
 
 
@@ -89,10 +90,6 @@ def _alarm_calls(plan: Plan, stack: StackReference, names: tuple[str, ...], sets
     sets = [f"{s.alarm_prefix}*{s.alarm_suffix or ''}" for s in _alarm_sets(plan, stack)] if sets_too else []
     what = [*sets, *names]
     return [f"cloudwatch:DescribeAlarms ({', '.join(what)}): none may be in ALARM"] if what else []
-
-
-def _names(pair: tuple[tuple[str, ...], tuple[str, ...]], stack: StackReference) -> tuple[str, ...]:
-    return pair[0] if stack.value == "a" else pair[1]
 
 
 def _alarm_checks(
@@ -111,17 +108,16 @@ def _alarm_checks(
 
 def before_traffic_at(plan: Plan) -> str | None:
     """Where the plan's before-traffic verdict runs (``prepare`` or ``test-traffic``); None without one."""
-    moment = plan.verdict.before_traffic if plan.verdict is not None else None
-    return moment.at if moment is not None else None
+    checks = plan.verdict.before_traffic if plan.verdict is not None else None
+    return checks.at if checks is not None else None
 
 
 def before_traffic_step(plan: Plan, box: Any, stack: StackReference, context: VerdictContext) -> Step | None:
     """The read-only step that judges ``stack`` before traffic reaches it; None when the plan asks nothing then."""
-    moment = plan.verdict.before_traffic if plan.verdict is not None else None
-    if moment is None:
+    checks: BeforeTraffic | None = plan.verdict.before_traffic if plan.verdict is not None else None
+    if checks is None:
         return None
-    checks: BeforeTraffic = moment
-    names = _names(checks.alarm_names, stack)
+    names = pick(stack, *checks.alarm_names)
 
     def action() -> StepOutcome:
         from bluegreen.verdict.judge import BEFORE_TRAFFIC, Judgement, VerdictFailed, smoke_check  # noqa: PLC0415
@@ -152,7 +148,7 @@ def _retire_calls(plan: Plan, stack: StackReference, checks: BeforeRetire) -> li
     calls = []
     if checks.observe_minutes > 0:
         calls.append(f"(a wait: {checks.observe_minutes:g} min of live traffic, counted from the flip)")
-    calls += _alarm_calls(plan, stack, _names(checks.alarm_names, stack), checks.alarms)
+    calls += _alarm_calls(plan, stack, pick(stack, *checks.alarm_names), checks.alarms)
     measured, fed = functions(plan, stack)
     metrics = []
     if checks.lambda_limits and measured:
@@ -196,11 +192,10 @@ def _metric_checks(
 
 def before_retire_step(plan: Plan, box: Any, stack: StackReference, context: VerdictContext) -> Step | None:
     """The read-only step that judges the new live ``stack`` after its observed window (None: nothing to judge)."""
-    moment = plan.verdict.before_retire if plan.verdict is not None else None
-    if moment is None:
+    checks: BeforeRetire | None = plan.verdict.before_retire if plan.verdict is not None else None
+    if checks is None:
         return None
-    checks: BeforeRetire = moment
-    names = _names(checks.alarm_names, stack)
+    names = pick(stack, *checks.alarm_names)
 
     def action() -> StepOutcome:
         from bluegreen.verdict import judge  # noqa: PLC0415
