@@ -29,10 +29,11 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, Step, StepOutcome, StepStatus, WaitFor
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY, Phased, Switch
@@ -93,7 +94,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@datatype(frozen=False)
 class SettleWaits:
     """The times the retire's settle windows count from (SNS filter policy changes take time to apply).
 

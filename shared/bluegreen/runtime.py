@@ -15,13 +15,14 @@ import logging
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 import boto3
 
 from bluegreen.aws import make_client
+from bluegreen.datatypes import datatype
 from bluegreen.plan import Plan, load_plan_from_env, plan_from_snapshot, plan_snapshot
 from bluegreen.state import LiveRecord, StateStore
 from bluegreen.toolbox import Toolbox
@@ -63,7 +64,7 @@ PROGRESS_KEY = "bluegreen"
 DEADLINE_ENV = "BLUEGREEN_DEADLINE_MINUTES"
 
 
-@dataclass(frozen=True)
+@datatype
 class Scope:
     """The plan a deployment acts on (the one kept with its record) and the tools of that plan."""
 
@@ -85,7 +86,7 @@ class Flow(StrEnum):
     ABORT = "abort"  # by hand only (``bluegreen run abort``): stop a deployment in flight, then as SETTLE
 
 
-@dataclass(frozen=True)
+@datatype
 class HookRequest:
     """A CodeDeploy lifecycle hook event, plus the progress a re-invocation carries."""
 
@@ -163,7 +164,7 @@ def epoch_seconds(value: object) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
-@dataclass
+@datatype(frozen=False)
 class HookResult:
     """What a hook invocation did: the status it reported (None when it handed over), and why."""
 

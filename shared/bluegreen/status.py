@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from botocore.exceptions import (
@@ -56,6 +56,7 @@ from botocore.exceptions import (
 )
 
 from bluegreen.aws import error_code, error_message
+from bluegreen.datatypes import datatype
 from bluegreen.plan import Plan, plan_snapshot
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY, Row
@@ -130,7 +131,7 @@ def is_access_problem(exc: BaseException, *, credentials_only: bool = False) -> 
     return error_code(exc) in (_CREDENTIAL_CODES if credentials_only else ACCESS_ERROR_CODES)
 
 
-@dataclass(frozen=True)
+@datatype
 class StackState:
     """One stack's side of a row: the resource's name, a short state, and the values behind it."""
 
@@ -153,7 +154,7 @@ class StackState:
         }
 
 
-@dataclass(frozen=True)
+@datatype
 class ResourceStatus:
     """One row: a thing of the plan (``id`` as the flows' step ids name it) and its state in stack a and b."""
 
@@ -180,7 +181,7 @@ class ResourceStatus:
         }
 
 
-@dataclass(frozen=True)
+@datatype
 class StatusReport:
     """The record and the resources of one application, as :func:`collect_status` read them."""
 

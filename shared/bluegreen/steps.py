@@ -9,10 +9,11 @@ runs them; it re-exports every name here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference
 
 
@@ -27,7 +28,7 @@ DONE = StepStatus.DONE
 PENDING = StepStatus.PENDING
 
 
-@dataclass(frozen=True)
+@datatype
 class WaitFor:
     """A step's answer while it waits for time to pass (not for AWS): poll it again in ``seconds``.
 
@@ -45,7 +46,7 @@ StepAction = Callable[[], StepOutcome | None]
 UndoAction = Callable[[], StepStatus | None] | Callable[[], object]
 
 
-@dataclass(frozen=True)
+@datatype
 class Step:
     """One unit of a flow: an idempotent action on one stack, with its dependencies and its undo.
 
@@ -79,7 +80,7 @@ class StepEventKind(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@datatype
 class StepEvent:
     """A step's progress, passed to the engine's ``on_event`` callback (logs, the demo's display)."""
 
@@ -97,7 +98,7 @@ class RunStatus(StrEnum):
     CONTINUE = "continue"
 
 
-@dataclass
+@datatype(frozen=False)
 class RunResult:
     """The outcome of :meth:`Engine.run`: status, finished step ids (in finishing order), errors by step.
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -41,6 +40,7 @@ from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code, error_message, make_client
 from bluegreen.cli.errors import EXIT_NOT_FOUND, CliError
+from bluegreen.datatypes import datatype
 from bluegreen.plan import Plan
 
 #: The most an SSM parameter value holds, in bytes, in the Standard and the Advanced tier.
@@ -110,7 +110,7 @@ def region_problem(region: str | None) -> Problem | None:
 # --------------------------------------------------------------------------- the managed prefix
 
 
-@dataclass(frozen=True)
+@datatype
 class Scope:
     """Names of one kind in a plan section that one ``HookToolsPolicy`` statement scopes by the prefix.
 

@@ -35,7 +35,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ import bluegreen.engine
 from bluegreen.aws import make_client
 from bluegreen.cli import render
 from bluegreen.cli.demo_checks import settled_problems
+from bluegreen.datatypes import datatype
 from bluegreen.local.emulator import PLAN_PARAMETER, Emulator
 from bluegreen.local.scaling import run_scaling_activity
 from bluegreen.local.seed import World, seed_world
@@ -58,7 +58,7 @@ STACK_NAME = "bluegreen-demo"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-@dataclass
+@datatype(frozen=False)
 class _Context:
     """What Lambda passes a handler: enough of it for Powertools and the hooks' re-invocation."""
 

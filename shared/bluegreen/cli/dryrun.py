@@ -11,12 +11,13 @@ checks them against the writes a run makes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND
+from bluegreen.datatypes import datatype
 from bluegreen.engine import Step, reversed_steps, waves
 from bluegreen.flows import prepare_steps, retire_steps
 from bluegreen.hooks import Flow, Runtime, decide_for
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.codedeploy import DeploymentInfo
 
 
-@dataclass
+@datatype(frozen=False)
 class FlowPlan:
     """What a run of ``flow`` would do now: the record writes, the steps (in waves), or why it would refuse."""
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bluegreen.aws import error_code
+from bluegreen.datatypes import datatype
 
 #: The install's log groups whose lines carry a deployment id, by what writes them.
 LOG_GROUPS = {
@@ -29,7 +29,7 @@ LOG_GROUPS = {
 }
 
 
-@dataclass(frozen=True)
+@datatype
 class LogLine:
     """One log event of a deployment: when, which function wrote it, and the line (parsed JSON)."""
 
@@ -57,7 +57,7 @@ class LogLine:
         return {"at": self.at, "source": self.source, "group": self.group, "stream": self.stream, "line": self.line}
 
 
-@dataclass
+@datatype(frozen=False)
 class DeploymentLogs:
     """What :func:`deployment_logs` found: the lines in time order, and the groups that do not exist."""
 

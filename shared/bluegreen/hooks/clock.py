@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import StepEvent
 from bluegreen.flows import SettleWaits
 from bluegreen.state import LiveRecord, StateStore
@@ -44,7 +44,7 @@ class MustRetry(RuntimeError):
     """The run cannot end safely now (the record could not be flipped back): raise, so that Lambda retries."""
 
 
-@dataclass
+@datatype(frozen=False)
 class Clock:
     """Time for one invocation: when the hook execution first started, its deadline, the time left."""
 

@@ -31,9 +31,9 @@ The rules (CodeDeploy's statuses: a deployment has *ended* when it is Succeeded,
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from enum import StrEnum
 
+from bluegreen.datatypes import datatype
 from bluegreen.state import LiveRecord, Phase
 from bluegreen.tools.codedeploy import DeploymentInfo
 
@@ -66,7 +66,7 @@ class SettleHow(StrEnum):
     COMPLETE = "complete"  # a succeeded deployment whose retire did not finish: finish it
 
 
-@dataclass(frozen=True)
+@datatype
 class Settle:
     """Settle deployment ``deployment_id`` (the one on record) ``how``, because ``reason``."""
 
@@ -75,7 +75,7 @@ class Settle:
     reason: str
 
 
-@dataclass(frozen=True)
+@datatype
 class Decision:
     """What to do: first ``settle`` (when set), then ``act``; ``reason`` says why, for logs and reports."""
 

@@ -31,9 +31,9 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import RunStatus, StepEvent
 from bluegreen.hooks.clock import HANDOVER_GRACE_SECONDS, HANDOVER_SECONDS, Clock
 from bluegreen.hooks.decide import Act, Intent, decide
@@ -68,7 +68,7 @@ class SettleFailed(RuntimeError):
     """The settle failed (an AWS error on a step): Lambda retries the event, then keeps it in the on-failure queue."""
 
 
-@dataclass(frozen=True)
+@datatype
 class StateChange:
     """The fields of a CodeDeploy state-change event that matter here, and the progress of a re-invocation."""
 
@@ -109,7 +109,7 @@ class StateChange:
         )
 
 
-@dataclass(frozen=True)
+@datatype
 class EventResult:
     """What one event did: ``nothing``, ``settled`` or ``continued`` (handed over), and why."""
 

@@ -25,12 +25,12 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
+from bluegreen.datatypes import datatype
 from bluegreen.hooks.clock import HANDOVER_SECONDS
 from bluegreen.runtime import HookResult
 from bluegreen.state import StateStore
@@ -60,7 +60,7 @@ def new_token() -> str:
     return secrets.token_hex(12)
 
 
-@dataclass(frozen=True)
+@datatype
 class LeaseHeld:
     """The lease is held by another runner: who, for which hook execution ("" for none), until when."""
 

@@ -22,15 +22,16 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
+
+from bluegreen.datatypes import datatype
 
 __all__ = ["Answer", "FunctionAnswers"]
 
 OUTCOMES = ("ok", "error", "timeout", "hang")
 
 
-@dataclass(frozen=True)
+@datatype
 class Answer:
     """How a function answers: ``outcome`` (one of :data:`OUTCOMES`), and its payload, error or delay."""
 

@@ -18,7 +18,7 @@ What moto lacks or gets wrong, patched into ``CodeDeployResponse`` (:func:`coded
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, NamedTuple
 
 from moto.codedeploy.exceptions import CodeDeployException
@@ -26,6 +26,7 @@ from moto.codedeploy.responses import CodeDeployResponse, _deployment_info
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 
+from bluegreen.datatypes import datatype
 from bluegreen.local.codedeploy_model import ENDED_STATUSES, DeploymentBook, EmulatedDeployment
 from bluegreen.local.patching import Patch
 
@@ -40,7 +41,7 @@ class HookReport(NamedTuple):
     status: str
 
 
-@dataclass
+@datatype(frozen=False)
 class HookLedger:
     """Every hook report request (``calls``) and the status each execution ended with (``statuses``)."""
 

@@ -17,11 +17,13 @@ import string
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.codedeploy.exceptions import CodeDeployException
+
+from bluegreen.datatypes import datatype
 
 __all__ = ["ENDED_STATUSES", "DeploymentBook", "EmulatedDeployment", "LifecycleEvent"]
 
@@ -40,7 +42,7 @@ def _deployment_id() -> str:
     return "d-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(9))
 
 
-@dataclass
+@datatype(frozen=False)
 class LifecycleEvent:
     """One lifecycle event of a deployment's (one) target, as GetDeploymentTarget reports it."""
 
@@ -50,7 +52,7 @@ class LifecycleEvent:
     end: datetime | None = None
 
 
-@dataclass
+@datatype(frozen=False)
 class EmulatedDeployment:
     """A CodeDeploy deployment as the shim answers for it (GetDeployment, StopDeployment, the targets)."""
 

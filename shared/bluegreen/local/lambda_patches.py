@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,13 +31,14 @@ from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.kinesis.models import kinesis_backends
 
+from bluegreen.datatypes import datatype
 from bluegreen.local.answers import FunctionAnswers
 from bluegreen.local.patching import Patch
 
 __all__ = ["Invocation", "async_invoke_patches", "event_source_mapping_patches", "kinesis_consumer_patches"]
 
 
-@dataclass(frozen=True)
+@datatype
 class Invocation:
     """A queued asynchronous Lambda invocation: the function as the caller named it, its ARN, the payload."""
 

@@ -7,13 +7,14 @@ process and a ``mock_aws`` test can apply them with pytest's ``monkeypatch``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from bluegreen.datatypes import datatype
 
 __all__ = ["Patch"]
 
 
-@dataclass(frozen=True)
+@datatype
 class Patch:
     """Set ``owner.name`` to ``value`` (``owner`` is a moto class)."""
 

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from moto.sns.models import SNSBackend, Subscription
 from moto.sns.utils import FilterPolicyMatcher
 
+from bluegreen.datatypes import datatype
+
 __all__ = ["FilterPropagation"]
 
 
-@dataclass(frozen=True)
+@datatype
 class _Change:
     """One filter policy set on a subscription: its matcher (None: no policy) and when it takes effect."""
 
@@ -34,7 +36,7 @@ class _Change:
     effective_at: float
 
 
-@dataclass
+@datatype(frozen=False)
 class FilterPropagation:
     """The delay of each subscription's filter changes, and the changes still propagating."""
 

@@ -21,12 +21,13 @@ works the same under ``mock_aws`` and in the embedded emulator.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
+
+from bluegreen.datatypes import datatype
 
 __all__ = ["ECS_DESIRED_COUNT", "ScalingActivity", "run_scaling_activity"]
 
@@ -35,7 +36,7 @@ ECS_DESIRED_COUNT = "ecs:service:DesiredCount"
 Cause = Literal["policy", "scheduled"]
 
 
-@dataclass(frozen=True)
+@datatype
 class ScalingActivity:
     """What one activity did to a target whose service was outside its range.
 

@@ -17,12 +17,13 @@ import io
 import itertools
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import boto3
 
 from bluegreen.aws import make_client
+from bluegreen.datatypes import datatype
 from bluegreen.plan import SERVICES
 
 APP = "orders"
@@ -63,7 +64,7 @@ def _alarm_prefix(copy: int) -> str:
     return f"mock service {copy} - dev" if copy else ALARM_PREFIX
 
 
-@dataclass
+@datatype(frozen=False)
 class World:
     """What :func:`seed_world` made: the plan document and the names and ARNs a test or the demo needs."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY
 from bluegreen.services.aurora import AuroraEntry, AuroraOnRetire
@@ -75,7 +75,7 @@ class PlanError(ValueError):
         return (PlanError, (self.problems, self.source))
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class Plan:
     """The whole plan of one application; the sections are tuples of entries (``lambda_`` is ``lambda``)."""
 

@@ -44,9 +44,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, PENDING, Engine, RunResult, RunStatus, Step, StepStatus
 from bluegreen.rds.records import NOT_AN_RDS_EVENT, TIME_MARGIN_SECONDS, Outcome, RecordResult, delivery, run_record
 from bluegreen.rds.runtime import RdsRuntime, Target, find_target
@@ -105,7 +105,7 @@ def current_protection(runtime: RdsRuntime, ref: StackReference) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@datatype
 class Progress:
     """What a re-invocation carries under the hooks' :data:`~bluegreen.runtime.PROGRESS_KEY`, in their format.
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.tools.rds_events import RdsEvent
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # an error: the handler raises once the result is counted
 
 
-@dataclass(frozen=True)
+@datatype
 class Delivery:
     """The one record of an SNS event (None when it is no JSON object), and the RDS event it carries.
 
@@ -81,7 +81,7 @@ def delivery(event: object) -> Delivery:
     return Delivery(record, RdsEvent.from_sns_record(record))
 
 
-@dataclass(frozen=True)
+@datatype
 class RecordResult:
     """What ``function`` did with the record, and why."""
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import boto3
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code, make_client
+from bluegreen.datatypes import datatype
 from bluegreen.plan import Plan, load_plan_from_env
 from bluegreen.refs import StackReference
 from bluegreen.state import TABLE_ENV, StateStore
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.aurora import AuroraTools
 
 
-@dataclass(frozen=True)
+@datatype
 class Target:
     """The managed cluster a record is about: stack ``ref`` of ``plan.aurora[index]``, named ``cluster``."""
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, StepStatus
 from bluegreen.refs import StackReference
 
@@ -83,7 +83,7 @@ def counted(states: Iterable[str]) -> str:
     return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
 
 
-@dataclass(frozen=True)
+@datatype
 class Claim:
     """A resource an entry manages: what it is, its identity (two equal identities are one resource), its path."""
 
@@ -92,7 +92,7 @@ class Claim:
     path: str
 
 
-@dataclass(frozen=True)
+@datatype
 class Switch:
     """Something of one stack that is on while the stack works and off while it is retired.
 
@@ -112,7 +112,7 @@ class Switch:
     bound: float | None = None
 
 
-@dataclass(frozen=True)
+@datatype
 class Phased:
     """A step a service adds to a flow, in one of the flow's phases.
 
@@ -125,7 +125,7 @@ class Phased:
     gate: bool = True
 
 
-@dataclass(frozen=True)
+@datatype
 class Row:
     """One line of ``bluegreen status``: a resource pair and how to read one stack's side of it."""
 
@@ -142,7 +142,7 @@ def nothing(entry: Any, index: int, box: ToolSource, stack: StackReference) -> l
     return []
 
 
-@dataclass(frozen=True)
+@datatype
 class Service(Generic[E]):
     """Everything the house knows about one kind of AWS resource, registered once.
 

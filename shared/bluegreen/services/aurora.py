@@ -13,10 +13,11 @@ import dataclasses
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, PENDING, Step, StepStatus
 from bluegreen.reading.fields import (
     _bool,
@@ -51,7 +52,7 @@ BROKEN = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class AuroraEntry:
     """The Aurora cluster of each stack, its minimum reader count, and what retiring does to it."""
 

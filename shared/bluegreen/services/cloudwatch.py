@@ -6,10 +6,10 @@ A stack's alarms are the ones whose names start with its ``alarm_prefix`` (and e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.reading.fields import _Checker, _join, _mapping, _opt_text
 from bluegreen.refs import StackReference
 from bluegreen.services._kit import Claim, Reading, Row, Service, Switch, ToolSource, mode_of, pick
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.cloudwatch import CloudWatchConfig, CloudWatchTools
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class AlarmSet:
     """A stack's alarms: names starting with ``alarm_prefix`` and, when set, ending with ``alarm_suffix``."""
 
@@ -42,7 +42,7 @@ class AlarmSet:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class CloudWatchEntry:
     """The alarms of each stack, whose actions are switched on and off."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, PENDING, Step, StepStatus
 from bluegreen.reading.fields import _bool, _Checker, _choice, _join, _mapping, _text
 from bluegreen.reading.names import _base_name, _check_table
@@ -29,7 +29,7 @@ class MissingResourceError(RuntimeError):
     """A resource the plan names does not exist (for example a table deleted by an earlier retire)."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class DynamoEntry:
     """The table of each stack; with ``on_retire: delete`` the retired stack's table is deleted."""
 

@@ -6,10 +6,10 @@ workers back) and sets its desired count to 0; preparing sets the count and resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.reading.fields import _Checker, _int, _join, _mapping, _text
 from bluegreen.reading.names import _base_name, _check_cluster, _check_service
 from bluegreen.refs import StackReference
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.ecs import EcsConfig, EcsTools
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class EcsEntry:
     """The worker ECS service of each stack in ``cluster``, and its task count when working."""
 

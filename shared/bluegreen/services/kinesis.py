@@ -9,9 +9,10 @@ new consumer starts from the plan's starting position). A mapping in transition 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, PENDING, Step, StepStatus
 from bluegreen.reading.fields import _Checker, _copy, _join, _mapping, _opt_text, _text
 from bluegreen.reading.names import _ARN, _arn_problem, _base_name, _check_consumer, _check_function, _check_stream_arn
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.lambda_ import LambdaTools
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class StackPair:
     """One name for stack a and one for stack b."""
 
@@ -53,7 +54,7 @@ _MAPPING_PARAMETERS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class KinesisEntry:
     """The enhanced fan-out consumer of each stack on ``stream_arn``, and the Lambda each one feeds.
 

@@ -8,9 +8,9 @@ flows, polled by the engine, never a sleep.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import DONE, PENDING, StepStatus
 from bluegreen.reading.fields import _Checker, _join, _kind, _mapping, _opt_text, _text
 from bluegreen.reading.names import _base_name, _check_alias, _check_bus, _check_function
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAPPING_BOUND_SECONDS = 300.0
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class LambdaEntry:
     """The function of each stack, whose event-source mappings and EventBridge rules are switched."""
 

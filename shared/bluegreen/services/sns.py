@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+from bluegreen.datatypes import datatype
 from bluegreen.reading.fields import _Checker, _copy, _join, _kind, _mapping, _text
 from bluegreen.reading.names import _check_subscription_arn
 from bluegreen.refs import StackReference
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.sns import SnsConfig, SnsTools
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class SnsEntry:
     """The SNS subscription (ARN) of each stack, and the filter policies that enable and disable both."""
 

@@ -8,10 +8,10 @@ processed those messages) before anything of the replacement goes on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.engine import Step
 from bluegreen.reading.fields import _Checker, _join, _mapping, _opt_text
 from bluegreen.reading.names import _check_queue
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bluegreen.tools.sqs import SqsConfig, SqsTools
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class SqsQueues:
     """A stack's queue name and, when it has one, its dead-letter queue name."""
 
@@ -34,7 +34,7 @@ class SqsQueues:
         return {"queue": self.queue} | ({"dlq": self.dlq} if self.dlq else {})
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class SqsEntry:
     """The queues of each stack (purged when that stack is retired)."""
 

@@ -63,13 +63,13 @@ Decisions made here, where nothing else fixed them:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference, as_ref
 
 #: Ended deployments kept in ``history`` (the oldest are dropped).
@@ -101,7 +101,7 @@ FINISH_FROM: Mapping[Phase, frozenset[Phase]] = {
 SETTABLE = frozenset({Phase.PREPARING, Phase.PREPARED})
 
 
-@dataclass(frozen=True)
+@datatype
 class LiveRecord:
     """The record of one application as DynamoDB holds it (see the module docstring)."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import boto3
 
 from bluegreen.aws import make_client, shared_client
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference, as_ref
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class AwsConfig:
     """Fields every tool config has: the region, and the account id (looked up with STS when None)."""
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
+from bluegreen.datatypes import datatype
 from bluegreen.refs import ClusterState, StackReference, as_ref
 from bluegreen.tools import _aurora_cluster, _aurora_instances, _aurora_scaling
 from bluegreen.tools._aurora_cluster import NOT_RUNNING as _NOT_RUNNING
@@ -79,7 +80,7 @@ class PerformanceInsightsError(RuntimeError):
     """Performance Insights could not be enabled: the instance was still not ready after every try."""
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class AuroraConfig(AwsConfig):
     """The DB cluster of each stack, its minimum reader count, and how auto-scaled readers are handled.
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import botocore
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -85,7 +85,7 @@ def alarm_types_warning(client: Any) -> str | None:
     )
 
 
-@dataclass
+@datatype(frozen=False)
 class AlarmStack:
     """A stack's alarms: those whose names start with ``alarm_prefix`` and, when set, end with ``alarm_suffix``."""
 
@@ -104,7 +104,7 @@ class AlarmStack:
         )
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class CloudWatchConfig(AwsConfig):
     """The alarms of each stack, as a name prefix and an optional suffix."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
@@ -13,6 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code, make_client
+from bluegreen.datatypes import datatype
 
 if TYPE_CHECKING:
     from mypy_boto3_codedeploy import CodeDeployClient
@@ -79,7 +79,7 @@ RETIRE_EVENTS = ("AfterAllowTraffic",)
 TEST_TRAFFIC_EVENTS = ("AfterAllowTestTraffic",)
 
 
-@dataclass(frozen=True)
+@datatype
 class DeploymentInfo:
     """What ``GetDeployment`` says of one deployment: where it belongs, its status, and what it rolls back.
 

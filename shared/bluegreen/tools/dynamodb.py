@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError, WaiterError
 
 from bluegreen.aws import error_code
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -22,7 +22,7 @@ class TableDeletionProtectedError(RuntimeError):
     """DeleteTable was refused because the table has deletion protection enabled."""
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class DynamoConfig(AwsConfig):
     """The table of each stack, and whether ``delete_table`` waits until the table is gone.
 

@@ -22,9 +22,9 @@ Sources:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -49,7 +49,7 @@ def _suspended_state(suspended: bool) -> SuspendedStateTypeDef:
     }
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class EcsConfig(AwsConfig):
     """The ECS cluster, the service of each stack in it, and the task count of a working service."""
 

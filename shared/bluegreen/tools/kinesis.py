@@ -9,12 +9,12 @@ stream when ``StreamARN`` is in a ``DeregisterStreamConsumer`` request, which th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -25,7 +25,7 @@ _NOT_FOUND = "ResourceNotFoundException"
 _IN_USE = "ResourceInUseException"
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class KinesisConfig(AwsConfig):
     """The data stream both stacks read, and the enhanced fan-out consumer name of each stack."""
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,6 +35,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.tools import _lambda_mappings, _lambda_metrics, _lambda_rules
 from bluegreen.tools._base import AwsConfig, BaseTools
@@ -68,7 +68,7 @@ class MappingBusyError(RuntimeError):
     """
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class LambdaConfig(AwsConfig):
     """The function of each stack, the alias its triggers point at (if any), and the buses to search for rules.
 
@@ -83,7 +83,7 @@ class LambdaConfig(AwsConfig):
     event_bus_names: tuple[str, ...] = (DEFAULT_EVENT_BUS,)
 
 
-@dataclass(frozen=True)
+@datatype
 class LatestMetric:
     """The most recent data point of one Lambda metric: its timestamp, value and statistic (``Sum``, ``Maximum``…)."""
 
@@ -92,7 +92,7 @@ class LatestMetric:
     stat: str
 
 
-@dataclass(frozen=True)
+@datatype
 class RuleRef:
     """One EventBridge rule: its name and the bus it lives on (``"default"`` or a custom bus name/ARN)."""
 

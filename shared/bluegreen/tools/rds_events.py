@@ -11,8 +11,9 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from bluegreen.datatypes import datatype
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ PI_DISABLED_MESSAGE = "Performance Insights has been disabled"
 _EVENT_ID = re.compile(r"RDS-EVENT-\d+")
 
 
-@dataclass(frozen=True)
+@datatype
 class RdsEvent:
     """The fields this module reads from an RDS event notification (the JSON in an SNS message)."""
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from bluegreen.aws import error_code, error_message
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference, as_ref
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -46,7 +46,7 @@ ENABLED_FILTER: dict[str, Any] = {}
 DISABLED_FILTER: dict[str, Any] = {"bluegreen-subscription-disabled": [{"exists": True}]}
 
 
-@dataclass
+@datatype(frozen=False)
 class TopicData:
     """A stack's SNS subscription and the filter policies that enable and disable it.
 
@@ -61,7 +61,7 @@ class TopicData:
     disabled_filter: dict[str, Any] | None = None
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class SnsConfig(AwsConfig):
     """The SNS subscription of stack a and of stack b."""
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference
 from bluegreen.tools._base import AwsConfig, BaseTools
 
@@ -23,7 +23,7 @@ _NO_QUEUE = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQ
 _PURGE_IN_PROGRESS = frozenset({"PurgeQueueInProgress", "AWS.SimpleQueueService.PurgeQueueInProgress"})
 
 
-@dataclass
+@datatype(frozen=False)
 class QueuePair:
     """A stack's queue and, when it has one, its dead-letter queue (queue names, not URLs)."""
 
@@ -35,7 +35,7 @@ class QueuePair:
         return [self.queue_name] if not self.dlq_name else [self.queue_name, self.dlq_name]
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class SqsConfig(AwsConfig):
     """The queue pair of each stack. With ``account_id`` set, queues are looked up in that account."""
 

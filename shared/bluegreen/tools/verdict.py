@@ -19,7 +19,7 @@ import json
 import math
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from bluegreen.aws import client_config, default_session
+from bluegreen.datatypes import datatype
 from bluegreen.tools._base import AwsConfig, BaseTools
 from bluegreen.tools.cloudwatch import (
     ALARM_TYPE_MEMBERS,
@@ -49,7 +50,7 @@ QUERIES_PER_CALL = 500
 SMOKE_READ_MARGIN_SECONDS = 5
 
 
-@dataclass(frozen=True)
+@datatype
 class AlarmState:
     """One alarm as CloudWatch holds it now: its state (``OK``, ``ALARM``, ``INSUFFICIENT_DATA``) and why."""
 
@@ -58,7 +59,7 @@ class AlarmState:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@datatype
 class SmokeAnswer:
     """How the smoke invocation ended: ``ok``, ``error`` (a function error), ``timeout``, ``missing`` or ``refused``.
 
@@ -71,7 +72,7 @@ class SmokeAnswer:
     detail: str = ""
 
 
-@dataclass
+@datatype(frozen=False)
 class WindowMetrics:
     """The metric data of a window, by metric and resource.
 
@@ -87,7 +88,7 @@ class WindowMetrics:
     depths: dict[str, list[float]] = field(default_factory=dict)
 
 
-@dataclass(kw_only=True)
+@datatype(frozen=False, kw_only=True)
 class VerdictConfig(AwsConfig):
     """Where the verdict reads (the region and account of the plan)."""
 

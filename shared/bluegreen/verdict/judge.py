@@ -8,9 +8,9 @@ Each check gives a :class:`Check` (what, the number measured, the threshold, pas
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.refs import StackReference, as_ref
 
 __all__ = [
@@ -34,7 +34,7 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
-@dataclass(frozen=True)
+@datatype
 class Check:
     """One measurement against its threshold: ``measured`` and ``limit`` as shown (``limit`` names the comparison)."""
 
@@ -52,7 +52,7 @@ class Check:
         return {"what": self.what, "measured": self.measured, "limit": self.limit, "passed": self.passed}
 
 
-@dataclass(frozen=True)
+@datatype
 class Judgement:
     """The checks of one moment (``before-traffic`` or ``before-retire``) on one stack, and when they ran."""
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.reading.fields import _Checker, _copy, _int, _join, _kind, _mapping, _number, _opt_text
 from bluegreen.reading.names import _check_function
 from bluegreen.refs import StackReference
@@ -47,7 +47,7 @@ LAMBDA_LIMITS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class Smoke:
     """A function invoked synchronously with ``payload``; it must answer within ``timeout_seconds`` without an error.
 
@@ -72,7 +72,7 @@ class Smoke:
         return doc
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class BeforeTraffic:
     """The checks before traffic reaches the replacement (see the module docstring)."""
 
@@ -90,7 +90,7 @@ class BeforeTraffic:
         return doc
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class BeforeRetire:
     """The checks after ``observe_minutes`` of live traffic, before the retire touches the old stack.
 
@@ -124,7 +124,7 @@ class BeforeRetire:
         return doc
 
 
-@dataclass(frozen=True, kw_only=True)
+@datatype(kw_only=True)
 class Verdict:
     """The plan's ``verdict`` section: the checks of each moment (None: that moment checks nothing)."""
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.datatypes import datatype
 from bluegreen.services._kit import pick
 from bluegreen.steps import DONE, Step, StepOutcome, WaitFor
 
@@ -38,7 +39,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@datatype(frozen=False)
 class VerdictContext:
     """What a verdict step needs from the run: where to keep its judgement, and when live traffic began.
 
