@@ -21,7 +21,7 @@ demo: setup  ## two whole deployments on the embedded emulator (no AWS account),
 emulator: setup  ## leave the emulator running, seeded; prints the endpoint and plan to use
 	$(BIN)/bluegreen emulator
 
-bench: setup  ## hook wall time, AWS calls, cold starts and layer size -> docs/performance.md (under two minutes)
+bench: setup  ## hook wall time, AWS calls, cold starts and layer size -> docs/performance.md (about two and a half minutes)
 	$(BIN)/python -m bench
 
 # The reliability sweeps (faults at every call, throttling, duplicates: minutes of the same paths again)

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md", help="the report to write")
     parser.add_argument("--latency-ms", type=float, default=30.0, help="injected before every AWS call (30)")
     parser.add_argument("--pairs", default="1,4,16", help="plan sizes, in pairs per service (1,4,16)")
-    parser.add_argument("--rounds", type=int, default=coldstart.ROUNDS, help="cold-start samples per variant (7)")
+    parser.add_argument("--rounds", type=int, default=coldstart.ROUNDS, help="cold-start samples per variant (15)")
     args = parser.parse_args(argv)
     pairs = tuple(sorted({int(p) for p in args.pairs.split(",")}))
     started = time.perf_counter()
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         uncompiled = layer.without_pyc(built.directory, Path(work) / "uncompiled" / "python")
         code = layer.function_code(Path(work) / "function")
+        boto3_late = layer.function_code_boto3_late(Path(work) / "function-boto3-late")
         emulator = wall.EmulatorProcess()
         try:
             with wall.emulator_environment(emulator) as log:
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             code=code,
             layer_python=built.directory,
             uncompiled_python=uncompiled,
+            boto3_late_code=boto3_late,
             rounds=args.rounds,
         )
     seconds = time.perf_counter() - started

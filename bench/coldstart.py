@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROUNDS = 7
+ROUNDS = 15
 
 #: What runs in each fresh interpreter: argv = kind, module, flow, clients (JSON).
 PROBE = r"""
@@ -87,6 +87,8 @@ class Variant:
     flow: str = ""
     #: Import from the layer stripped of its ``.pyc``.
     uncompiled: bool = False
+    #: Import the handler without its ``import boto3`` first (boto3 loaded by bluegreen's imports).
+    boto3_late: bool = False
 
 
 @dataclass
@@ -128,7 +130,10 @@ class ColdStart:
 
 
 def variants() -> list[Variant]:
-    """What to time: ``import boto3``, each handler's import, the hooks' set-up, and one import without ``.pyc``."""
+    """What to time: ``import boto3``, each handler's import, the hooks' set-up, and two imports beside.
+
+    The two: the layer without its ``.pyc``, and a handler without its ``import boto3`` first.
+    """
     found = [Variant("boto3", "`import boto3` alone", "boto3")]
     found += [Variant(handler, f"`import {handler}`", handler) for handler in HANDLERS]
     found += [
@@ -138,6 +143,8 @@ def variants() -> list[Variant]:
                 "setup", "retire"),
         Variant("prepare-uncompiled", "`import before_allow_traffic`, the layer without its `.pyc`",
                 "before_allow_traffic", uncompiled=True),
+        Variant("prepare-boto3-late", "`import before_allow_traffic` without its `import boto3` first",
+                "before_allow_traffic", boto3_late=True),
     ]  # fmt: skip
     return found
 
@@ -180,16 +187,18 @@ def measure(
     code: Path,
     layer_python: Path,
     uncompiled_python: Path,
+    boto3_late_code: Path,
     rounds: int = ROUNDS,
 ) -> ColdStart:
     """Time every variant ``rounds`` times (after one warm-up round); ``clients`` by flow, from the wall-time runs.
 
-    ``code`` holds the handler modules; ``layer_python`` is the built layer's ``python/``, and
-    ``uncompiled_python`` the same without ``.pyc``.
+    ``code`` holds the handler modules, ``boto3_late_code`` the same without their ``import boto3``;
+    ``layer_python`` is the built layer's ``python/``, and ``uncompiled_python`` the same without ``.pyc``.
     """
     chosen = variants()
     layers = {v.key: uncompiled_python if v.uncompiled else layer_python for v in chosen}
-    envs = {key: _environment([code, layer], plan, state_table) for key, layer in layers.items()}
+    codes = {v.key: boto3_late_code if v.boto3_late else code for v in chosen}
+    envs = {v.key: _environment([codes[v.key], layers[v.key]], plan, state_table) for v in chosen}
     version = subprocess.run(
         [python, "-c", "import platform; print(platform.python_implementation(), platform.python_version())"],
         capture_output=True,

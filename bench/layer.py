@@ -226,3 +226,15 @@ def function_code(target: Path) -> Path:
     for path in sorted((ROOT / "handlers").glob("*.py")):
         shutil.copy2(path, target / path.name)
     return target
+
+
+def function_code_boto3_late(target: Path) -> Path:
+    """The functions' code without each handler's ``import boto3``, so that bluegreen's own imports load boto3.
+
+    That is how boto3 loaded before the handlers imported it first (docs/performance.md, section 3).
+    """
+    target.mkdir(parents=True)
+    for path in sorted((ROOT / "handlers").glob("*.py")):
+        kept = [line for line in path.read_text().splitlines(keepends=True) if not line.startswith("import boto3")]
+        (target / path.name).write_text("".join(kept))
+    return target

@@ -8,6 +8,8 @@ with the numbers (CodeDeploy then rolls back, and the deployment-events function
 replacement back to retired).
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.hooks import Flow
 from bluegreen.hooks.entry import hook_handler
 

@@ -9,6 +9,8 @@ re-enables the old stack and flips the record back before it reports Failed, so 
 automatic rollback finds the old stack ready.
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.hooks import Flow
 from bluegreen.hooks.entry import hook_handler
 

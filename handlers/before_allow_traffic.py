@@ -8,6 +8,8 @@ mappings, rules, workers, alarm actions and Kinesis consumers. It reports Succee
 CodeDeploy exactly once; a failed prepare puts the replacement back to retired.
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.hooks import Flow
 from bluegreen.hooks.entry import hook_handler
 

@@ -9,6 +9,8 @@ retire had retired (re-enables it), re-invoking itself when that outlives one in
 cannot finish raises, so the event goes to the on-failure destination.
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.hooks.entry import deployment_events_handler
 
 handler = deployment_events_handler()

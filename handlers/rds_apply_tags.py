@@ -8,6 +8,8 @@ Anything else is logged and skipped; a record that fails (or an event that does 
 one record) makes the invocation raise, so the event goes to the on-failure destination.
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.rds.entry import RdsFunction, rds_handler
 
 handler = rds_handler(RdsFunction.APPLY_TAGS)

@@ -7,6 +7,8 @@ for as long as the invocation's remaining time allows. What cannot finish raises
 to the on-failure destination.
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.rds.entry import RdsFunction, rds_handler
 
 handler = rds_handler(RdsFunction.ENABLE_PERFORMANCE_INSIGHTS)

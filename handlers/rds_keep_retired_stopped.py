@@ -8,6 +8,8 @@ cluster is "starting" when the event comes: the handler waits until it is availa
 itself when its time runs low, and then stops it; after about 40 minutes it gives up and raises.
 """
 
+import boto3  # noqa: F401  before bluegreen, at the depth `import boto3` alone loads it: docs/performance.md
+
 from bluegreen.rds.entry import RdsFunction, rds_handler
 
 handler = rds_handler(RdsFunction.KEEP_RETIRED_STOPPED)

@@ -1,7 +1,7 @@
 """What a warm hook function keeps, and what a hook invocation is: the runtime, the request, the flows.
 
 :class:`Runtime` holds the plan, its tools, the record's table and CodeDeploy's clients between
-invocations, and :class:`WarmRuntime` keeps it (or the RDS functions' runtime) while the Lambda is
+invocations, and :class:`~bluegreen.warm.WarmRuntime` (re-exported here) keeps it while the Lambda is
 warm; :class:`HookRequest` is one CodeDeploy lifecycle event plus the progress a re-invocation
 carries; :class:`Scope` is the plan a deployment acts on and its tools. The runs
 (:mod:`bluegreen.hooks.runs`), the settle (:mod:`bluegreen.hooks.settle`) and the hooks (:mod:`bluegreen.hooks`)
@@ -10,23 +10,21 @@ all read them from here, so none of them imports another to know its types.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import field
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
 import boto3
 
-from bluegreen.aws import make_client
 from bluegreen.datatypes import datatype
 from bluegreen.plan import Plan, load_plan_from_env, plan_from_snapshot, plan_snapshot
 from bluegreen.state import LiveRecord, StateStore
 from bluegreen.toolbox import Toolbox
 from bluegreen.tools.codedeploy import CodeDeployDeployments, CodeDeployReporter, HookStatus
+from bluegreen.warm import PROGRESS_KEY, Reinvoker, WarmRuntime, epoch_seconds, lambda_reinvoker
 
 __all__ = [
     "DEADLINE_ENV",
@@ -44,22 +42,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Sends a continuation event to the function itself (a wait that outlives one invocation).
-Reinvoker = Callable[[dict[str, Any]], None]
-
-
-def lambda_reinvoker(function_arn: str, *, region: str | None = None) -> Reinvoker:
-    """A re-invoker that sends the continuation event to ``function_arn`` asynchronously (``InvocationType=Event``)."""
-
-    def reinvoke(event: dict[str, Any]) -> None:
-        client = make_client("lambda", region=region)
-        client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(event).encode())
-
-    return reinvoke
-
-
-#: The key of a re-invocation's progress in the hook event.
-PROGRESS_KEY = "bluegreen"
 #: The template's cap on a hook's deadline, in minutes (it also bounds the re-invocation events' age).
 DEADLINE_ENV = "BLUEGREEN_DEADLINE_MINUTES"
 
@@ -149,21 +131,6 @@ class HookRequest:
         return event
 
 
-def epoch_seconds(value: object) -> float | None:
-    """A finite epoch time from a continuation's progress, or None.
-
-    Junk there (a number too large for a float, NaN, infinity) must neither crash the hook before it
-    can report nor switch its deadline off.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:
-        return None
-    return seconds if math.isfinite(seconds) else None
-
-
 @datatype(frozen=False)
 class HookResult:
     """What a hook invocation did: the status it reported (None when it handed over), and why."""
@@ -235,42 +202,3 @@ class Runtime:
         raw_deadline = env.get(DEADLINE_ENV, "")
         deadline = int(raw_deadline) if raw_deadline.isdigit() and int(raw_deadline) > 0 else None
         return cls(plan, store=StateStore.from_env(env), region=region, deadline_minutes=deadline)
-
-
-class _HasPlan(Protocol):
-    plan: Any
-
-
-R = TypeVar("R", bound=_HasPlan)
-
-
-class WarmRuntime(Generic[R]):
-    """A runtime kept while the Lambda is warm, made again when the plan changed (the hooks' and the RDS functions').
-
-    The plan is looked up at every invocation (an SSM plan is cached 5 minutes, so this is usually
-    free); when it changed, ``build(plan)`` makes a new runtime, so a warm Lambda never acts on an
-    older plan than the one in force. When the lookup fails (SSM throttled, the parameter edited into
-    an invalid plan) and a runtime exists, the last good one is kept.
-    """
-
-    def __init__(self, build: Callable[[Plan], R]) -> None:
-        """Remember how to make a runtime from a plan; nothing is loaded yet."""
-        self.build = build
-        self.current: R | None = None
-
-    def get(self) -> R:
-        """The runtime for the plan in force (see the class docstring)."""
-        try:
-            plan = load_plan_from_env()
-        except Exception:
-            if self.current is None:
-                raise
-            logger.exception("could not reload the plan; keeping the one loaded before")
-            return self.current
-        if self.current is None or self.current.plan != plan:
-            self.current = self.build(plan)
-        return self.current
-
-    def reset(self) -> None:
-        """Forget the runtime (tests, or the emulator leaving an endpoint)."""
-        self.current = None

@@ -19,24 +19,30 @@ The types they share (:class:`~bluegreen.runtime.Runtime`, :class:`~bluegreen.ru
 know them. The rooms import :mod:`~bluegreen.hooks.invocation`, never this package's names.
 """
 
-from bluegreen.hooks.by_hand import abort_by_hand, run_flow, settle_by_hand
-from bluegreen.hooks.invocation import (
-    DEADLINE_ENV,
-    HANDOVER_GRACE_SECONDS,
-    HANDOVER_SECONDS,
-    LEASE_POLL_SECONDS,
-    LEASE_WAIT_SECONDS,
-    PROGRESS_KEY,
-    Flow,
-    HookRequest,
-    HookResult,
-    Reinvoker,
-    Runtime,
-    Scope,
-    decide_for,
-    handle,
-    lambda_reinvoker,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bluegreen.hooks.by_hand import abort_by_hand, run_flow, settle_by_hand
+    from bluegreen.hooks.invocation import (
+        DEADLINE_ENV,
+        HANDOVER_GRACE_SECONDS,
+        HANDOVER_SECONDS,
+        LEASE_POLL_SECONDS,
+        LEASE_WAIT_SECONDS,
+        PROGRESS_KEY,
+        Flow,
+        HookRequest,
+        HookResult,
+        Reinvoker,
+        Runtime,
+        Scope,
+        decide_for,
+        handle,
+        lambda_reinvoker,
+    )
 
 __all__ = [
     "DEADLINE_ENV",
@@ -58,3 +64,16 @@ __all__ = [
     "run_flow",
     "settle_by_hand",
 ]
+
+#: Where each name above lives: the names are loaded on first use (PEP 562), so that a Lambda
+#: handler, which imports ``bluegreen.hooks.entry``, does not load the flows run by hand.
+_BY_HAND = ("abort_by_hand", "run_flow", "settle_by_hand")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    room = "bluegreen.hooks.by_hand" if name in _BY_HAND else "bluegreen.hooks.invocation"
+    found = getattr(importlib.import_module(room), name)
+    globals()[name] = found
+    return found

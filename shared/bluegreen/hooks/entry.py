@@ -13,7 +13,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.engine import StepEvent, StepEventKind
-from bluegreen.hooks.events import handle_state_change
 from bluegreen.hooks.invocation import Flow, HookRequest, Runtime, handle, lambda_reinvoker
 from bluegreen.observability import logger, metrics
 from bluegreen.runtime import WarmRuntime
@@ -103,6 +102,8 @@ def deployment_events_handler() -> Callable[[dict[str, Any], LambdaContext], dic
     ``DeploymentEventIgnored`` and ``DeploymentSettleFailed``. Whatever cannot be settled now raises,
     so Lambda retries the event and then keeps it in the on-failure queue.
     """
+    # Here, not at the top: the hook handlers, which share this module, never read these events.
+    from bluegreen.hooks.events import handle_state_change  # noqa: PLC0415
 
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)

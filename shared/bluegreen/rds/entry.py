@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bluegreen.observability import logger, metrics
 from bluegreen.rds.records import Outcome, RecordResult
 from bluegreen.rds.runtime import RdsRuntime
-from bluegreen.runtime import WarmRuntime, lambda_reinvoker
+from bluegreen.warm import WarmRuntime, lambda_reinvoker
 
 _warm: WarmRuntime[RdsRuntime] = WarmRuntime(lambda plan: RdsRuntime.from_env(plan=plan))
 

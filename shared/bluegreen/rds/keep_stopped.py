@@ -51,10 +51,10 @@ from bluegreen.engine import DONE, PENDING, Engine, RunResult, RunStatus, Step, 
 from bluegreen.rds.records import NOT_AN_RDS_EVENT, TIME_MARGIN_SECONDS, Outcome, RecordResult, delivery, run_record
 from bluegreen.rds.runtime import RdsRuntime, Target, find_target
 from bluegreen.refs import ClusterState, StackReference
-from bluegreen.runtime import PROGRESS_KEY, Reinvoker, epoch_seconds
 from bluegreen.state import LiveRecord
 from bluegreen.tools.aurora import ClusterStateError
 from bluegreen.tools.rds_events import RdsEvent
+from bluegreen.warm import PROGRESS_KEY, Reinvoker, epoch_seconds
 
 logger = logging.getLogger(__name__)
 
