@@ -87,8 +87,9 @@ def test_no_module_of_the_package_is_over_about_400_lines() -> None:
 
 #: Modules a handler's import must not load: each costs every cold start and serves no handler there.
 #: Powertools' event data classes import every event type they know (about 10 ms on python3.13 for
-#: the two keys of a hook event); difflib serves only the message of a bad plan.
-_NOT_AT_COLD_START = ("aws_lambda_powertools.utilities.data_classes", "difflib", "yaml", "bluegreen.cli", "rich")
+#: the two keys of a hook event); difflib serves only the message of a bad plan; LambdaContext only annotations.
+_NOT_AT_COLD_START = ("aws_lambda_powertools.utilities.data_classes", "aws_lambda_powertools.utilities.typing",
+                      "difflib", "yaml", "bluegreen.cli", "rich")  # fmt: skip
 
 
 #: What only some functions need: the flows run by hand (the command line), CodeDeploy's state-change

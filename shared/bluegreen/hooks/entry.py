@@ -7,16 +7,18 @@ first invocation, then reused by warm invocations of the same process.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.engine import StepEvent, StepEventKind
 from bluegreen.hooks.invocation import Flow, HookRequest, Runtime, handle, lambda_reinvoker
 from bluegreen.observability import logger, metrics
 from bluegreen.runtime import WarmRuntime
 from bluegreen.verdict.steps import BEFORE_RETIRE_STEP, BEFORE_TRAFFIC_STEP
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext  # for annotations only
 
 #: The steps whose end is a verdict (metrics VerdictPassed / VerdictFailed).
 VERDICT_STEPS = frozenset({BEFORE_TRAFFIC_STEP, BEFORE_RETIRE_STEP})

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen.observability import logger, metrics
 from bluegreen.rds.records import Outcome, RecordResult
 from bluegreen.rds.runtime import RdsRuntime
 from bluegreen.warm import WarmRuntime, lambda_reinvoker
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext  # for annotations only
 
 _warm: WarmRuntime[RdsRuntime] = WarmRuntime(lambda plan: RdsRuntime.from_env(plan=plan))
 
@@ -44,7 +46,7 @@ def reset_runtime() -> None:
     _warm.reset()
 
 
-Logic = Callable[[dict[str, Any], LambdaContext], RecordResult]
+Logic = Callable[[dict[str, Any], "LambdaContext"], RecordResult]
 
 
 def logic(function: RdsFunction) -> Logic:
