@@ -65,6 +65,7 @@ if kind == "setup":
 if module != "boto3":
     import bluegreen
     out["package"] = bluegreen.__file__
+    out["handler"] = sys.modules[module].__file__
     yaml = sys.modules.get("yaml")
     out["yaml"] = getattr(yaml, "__file__", None)
     out["libyaml"] = bool(getattr(yaml, "__with_libyaml__", False)) if yaml else None
@@ -209,11 +210,12 @@ def measure(
     result.python_label = f"{version}, {python_label}"
     for round_number in range(rounds + 1):
         for variant in chosen:
-            sample = _probe(python, variant, envs[variant.key], clients.get(variant.flow, {}), code)
-            expected = str(layers[variant.key])
-            for what in ("package", "yaml"):  # yaml: only when imported (a JSON plan never imports it)
-                if sample.get(what) is not None and not str(sample[what]).startswith(expected):
-                    raise RuntimeError(f"{variant.key} imported {what} from {sample[what]}, not from {expected}")
+            sample = _probe(python, variant, envs[variant.key], clients.get(variant.flow, {}), codes[variant.key])
+            expected = {"package": str(layers[variant.key]), "yaml": str(layers[variant.key]),
+                        "handler": str(codes[variant.key])}  # fmt: skip
+            for what, where in expected.items():  # yaml: only when imported (a JSON plan never imports it)
+                if sample.get(what) is not None and not str(sample[what]).startswith(where):
+                    raise RuntimeError(f"{variant.key} imported {what} from {sample[what]}, not from {where}")
             if sample.get("libyaml") is not None:
                 result.libyaml = bool(result.libyaml) or sample["libyaml"]
             if round_number:

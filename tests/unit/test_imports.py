@@ -92,14 +92,18 @@ _NOT_AT_COLD_START = ("aws_lambda_powertools.utilities.data_classes", "aws_lambd
                       "difflib", "yaml", "bluegreen.cli", "rich")  # fmt: skip
 
 
+_HOOKS = ("before_allow_traffic", "after_allow_traffic", "after_allow_test_traffic")
+
 #: What only some functions need: the flows run by hand (the command line), CodeDeploy's state-change
-#: events (the deployment-events function), the hooks' runtime (no RDS function builds one).
+#: events (the deployment-events function), the hooks' runtime (no RDS function builds one), a hook
+#: invocation and its flows (the deployment-events function loads them only for an event to settle).
 _ONLY_FOR = {
     "bluegreen.hooks.by_hand": (),
     "bluegreen.hooks.events": ("deployment_state_changed",),
-    "bluegreen.runtime": ("before_allow_traffic", "after_allow_traffic", "after_allow_test_traffic",
-                          "deployment_state_changed"),
-}  # fmt: skip
+    "bluegreen.runtime": (*_HOOKS, "deployment_state_changed"),
+    "bluegreen.hooks.invocation": _HOOKS,
+    "bluegreen.flows": _HOOKS,
+}
 
 
 def test_importing_a_handler_loads_nothing_it_does_not_use() -> None:

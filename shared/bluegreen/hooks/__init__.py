@@ -9,7 +9,8 @@
 - :mod:`~bluegreen.hooks.runs`: prepare and retire against the live-stack record, and their record writes.
 - :mod:`~bluegreen.hooks.fencing`: the live-stack guard every destructive step passes first.
 - :mod:`~bluegreen.hooks.undo`: what each failure puts back, finished before Failed is reported.
-- :mod:`~bluegreen.hooks.clock`: an invocation's time, the hand-over, :class:`MustRetry`, the settle windows.
+- :mod:`~bluegreen.hooks.clock`: an invocation's time, the hand-over, :class:`MustRetry`.
+- :mod:`~bluegreen.hooks.windows`: the settle windows and the verdict's context, counted from the record's times.
 - :mod:`~bluegreen.hooks.settle`: settling a deployment that CodeDeploy ended.
 - :mod:`~bluegreen.hooks.events`: CodeDeploy's state-change events (the deployment-events function).
 - :mod:`~bluegreen.hooks.lease`: one runner at a time per application, and how a hook invocation takes it.

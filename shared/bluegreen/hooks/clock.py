@@ -6,25 +6,18 @@
   the continuation (a :data:`~bluegreen.runtime.Reinvoker` invokes the function again with it); if it cannot (no
   re-invoker, or the invoke fails), the run fails (:mod:`bluegreen.hooks.undo`).
 - :class:`MustRetry`: the run cannot end safely now; raised so that Lambda retries the invocation.
-- :func:`settle_waits`: the retire's settle windows, counted from the times on the live-stack record.
-- :func:`verdict_context`: where a verdict keeps its judgement (the record), and when live traffic began (the flip).
+
+The windows counted from the times on the live-stack record (the settle windows, the verdict's
+observe window) are made in :mod:`bluegreen.hooks.windows`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bluegreen.datatypes import datatype
 from bluegreen.engine import StepEvent
-from bluegreen.flows import SettleWaits
-from bluegreen.state import LiveRecord, StateStore
-from bluegreen.verdict.steps import VerdictContext
-
-if TYPE_CHECKING:
-    from bluegreen.plan import Plan
 
 #: Time kept before the plan's deadline for what follows a failure — the put-back and the report —
 #: so that Failed is reported before the deadline, not when the last wait runs into it.
@@ -63,42 +56,3 @@ def hand_over(handover: Handover | None, done: list[str], started: list[str]) ->
     if handover is None:
         raise RuntimeError("work is still pending and this run cannot re-invoke itself")
     handover(done, started)
-
-
-def settle_waits(store: StateStore, record: LiveRecord, plan: Plan) -> SettleWaits:
-    """The retire's settle windows of the deployment on ``record`` (a flipped one), counted from the record.
-
-    The new stack's subscriptions count as on since the deployment was recorded ``prepared`` (after
-    every prepare step, so never earlier than the real moment; a record without that time counts from
-    its last write). The old ones count as off since ``unsubscribed_at``, written once by the first
-    poll of the drain window and read back from the write.
-    """
-    application, deployment_id = record.application, record.deployment_id or ""
-    noted: list[datetime] = []
-
-    def subscribed_at() -> datetime | None:
-        return _moment(record.prepared_at or record.updated_at)
-
-    def mark_unsubscribed() -> datetime | None:
-        if not noted:
-            found = _moment(store.mark_unsubscribed(application, deployment_id).unsubscribed_at)
-            if found is None:
-                return None
-            noted.append(found)
-        return noted[0]
-
-    return SettleWaits(plan.settle_minutes, subscribed_at, mark_unsubscribed)
-
-
-def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def verdict_context(store: StateStore, record: LiveRecord) -> VerdictContext:
-    """The verdict of the deployment on ``record``: judgements kept in the record, the window counted from its flip."""
-    application, deployment_id = record.application, record.deployment_id or ""
-
-    def keep(moment: str, judgement: dict[str, object]) -> None:
-        store.record_verdict(application, deployment_id, moment, judgement)
-
-    return VerdictContext(keep, lambda: _moment(record.flipped_at))

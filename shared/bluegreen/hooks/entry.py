@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from bluegreen.engine import StepEvent, StepEventKind
-from bluegreen.hooks.invocation import Flow, HookRequest, Runtime, handle, lambda_reinvoker
 from bluegreen.observability import logger, metrics
-from bluegreen.runtime import WarmRuntime
-from bluegreen.verdict.steps import BEFORE_RETIRE_STEP, BEFORE_TRAFFIC_STEP
+from bluegreen.runtime import Flow, HookRequest, Runtime
+from bluegreen.verdict.model import BEFORE_RETIRE_STEP, BEFORE_TRAFFIC_STEP
+from bluegreen.warm import WarmRuntime, lambda_reinvoker
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext  # for annotations only
@@ -67,6 +67,8 @@ def _record(event: StepEvent) -> None:
 
 def hook_handler(flow: Flow) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """A Lambda handler for ``flow``: JSON logs with the deployment id on every line, metrics, one report."""
+    # Here, not at the top: the deployment-events function, which shares this module, runs no hook.
+    from bluegreen.hooks.invocation import handle  # noqa: PLC0415
 
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
@@ -104,7 +106,7 @@ def deployment_events_handler() -> Callable[[dict[str, Any], LambdaContext], dic
     ``DeploymentEventIgnored`` and ``DeploymentSettleFailed``. Whatever cannot be settled now raises,
     so Lambda retries the event and then keeps it in the on-failure queue.
     """
-    # Here, not at the top: the hook handlers, which share this module, never read these events.
+    # Here, not at the top: the hook functions, which share this module, never read these events.
     from bluegreen.hooks.events import handle_state_change  # noqa: PLC0415
 
     @metrics.log_metrics

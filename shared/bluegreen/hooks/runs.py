@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bluegreen.engine import Engine, RunResult, RunStatus
 from bluegreen.flows import prepare_steps, retire_steps
-from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, hand_over, settle_waits, verdict_context
+from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, hand_over
 from bluegreen.hooks.fencing import Fence, fence
 from bluegreen.hooks.undo import prepare_failed, put_back, restore_old, undo_prepare
+from bluegreen.hooks.windows import settle_waits, verdict_context
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore

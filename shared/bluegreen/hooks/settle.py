@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.engine import Engine, RunResult, RunStatus, Step, reversed_steps
 from bluegreen.flows import cluster_stops, prepare_steps, retire_steps
-from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry, settle_waits
+from bluegreen.hooks.clock import Clock, EventSink, Handover, MustRetry
 from bluegreen.hooks.decide import Settle, SettleHow
 from bluegreen.hooks.fencing import fence
 from bluegreen.hooks.undo import run_undo
+from bluegreen.hooks.windows import settle_waits
 from bluegreen.state import LiveRecord, Phase, StateConflict
 
 if TYPE_CHECKING:

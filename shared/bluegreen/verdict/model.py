@@ -27,7 +27,20 @@ from bluegreen.reading.fields import _Checker, _copy, _int, _join, _kind, _mappi
 from bluegreen.reading.names import _check_function
 from bluegreen.refs import StackReference
 
-__all__ = ["BeforeRetire", "BeforeTraffic", "Smoke", "Verdict", "read_verdict"]
+__all__ = [
+    "BEFORE_RETIRE_STEP",
+    "BEFORE_TRAFFIC_STEP",
+    "BeforeRetire",
+    "BeforeTraffic",
+    "Smoke",
+    "Verdict",
+    "read_verdict",
+]
+
+#: The ids of the two moments' steps (made by :mod:`bluegreen.verdict.steps`; the handlers' metrics
+#: VerdictPassed / VerdictFailed count their ends).
+BEFORE_TRAFFIC_STEP = "verdict.before-traffic"
+BEFORE_RETIRE_STEP = "verdict.before-retire"
 
 #: Where the before-traffic verdict runs: the prepare's end, or a third hook at AfterAllowTestTraffic (ECS).
 AT_CHOICES = ("prepare", "test-traffic")

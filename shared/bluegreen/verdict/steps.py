@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bluegreen.datatypes import datatype
 from bluegreen.services._kit import pick
 from bluegreen.steps import DONE, Step, StepOutcome, WaitFor
+from bluegreen.verdict.model import BEFORE_RETIRE_STEP, BEFORE_TRAFFIC_STEP
 
 if TYPE_CHECKING:
     from bluegreen.plan import Plan
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from bluegreen.verdict.model import BeforeRetire, BeforeTraffic
 
 __all__ = ["BEFORE_RETIRE_STEP", "BEFORE_TRAFFIC_STEP", "VerdictContext", "before_retire_step", "before_traffic_step"]
-
-BEFORE_TRAFFIC_STEP = "verdict.before-traffic"
-BEFORE_RETIRE_STEP = "verdict.before-retire"
 
 
 def _utc_now() -> datetime:
