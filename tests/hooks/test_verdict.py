@@ -261,10 +261,15 @@ def test_the_retire_waits_out_the_observed_window_before_judging(judged: Harness
     assert "before-retire" not in dict(record.verdicts)
 
 
-def test_the_test_traffic_hook_judges_the_prepared_replacement(judged: Harness, shim: Shim) -> None:
+def _at_test_traffic(judged: Harness) -> None:
     plan = dict(judged.world.plan)
     plan["verdict"] = {**plan["verdict"], "before_traffic": {**plan["verdict"]["before_traffic"], "at": "test-traffic"}}
     judged.with_plan(plan)
+
+
+def test_the_test_traffic_hook_judges_the_prepared_replacement(judged: Harness, shim: Shim) -> None:
+    _at_test_traffic(judged)
+    judged.deployments.create("d-1", compute_platform="ECS")  # only ECS has AfterAllowTestTraffic
     assert judged.run(Flow.PREPARE, "d-1").status == "Succeeded"
     assert shim.answers.calls == []  # the prepare judged nothing: the test-traffic hook does
     shim.answers.set(smoke_function("b"), "error", error_type="HttpError", error_message="502 from /health")
@@ -277,6 +282,24 @@ def test_the_test_traffic_hook_judges_the_prepared_replacement(judged: Harness, 
     judged.deployments.fail("d-1")
     assert judged.event("d-1", "FAILURE").outcome == "settled"
     assert view(judged.world, "a").working and view(judged.world, "b").retired
+
+
+def test_a_lambda_deployment_with_the_verdict_at_test_traffic_is_refused_before_anything_is_enabled(
+    judged: Harness, shim: Shim
+) -> None:
+    """A Lambda deployment has no AfterAllowTestTraffic hook: the verdict would never run, so the prepare fails."""
+    _at_test_traffic(judged)
+    before = view(judged.world, "b")
+    assert not before.working and before.queue_depth > 0  # its queues hold messages a prepare would purge
+    result = judged.run(Flow.PREPARE, "d-1")  # the harness's deployments are Lambda deployments unless told
+    assert result.status == "Failed"
+    assert "plan.verdict.before_traffic.at is test-traffic, but d-1 is a Lambda deployment" in result.message
+    assert "use at: prepare" in result.message
+    assert view(judged.world, "b") == before and view(judged.world, "a").working  # nothing enabled, nothing purged
+    assert shim.answers.calls == []
+    record = judged.store.get("orders")
+    assert record is not None and record.phase is Phase.PREPARE_FAILED and str(record.live) == "a"
+    assert "before_traffic.at is test-traffic" in (record.failure or "")
 
 
 def test_the_test_traffic_hook_without_such_a_verdict_succeeds_and_says_so(judged: Harness) -> None:

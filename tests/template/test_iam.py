@@ -245,6 +245,7 @@ def _run_every_flow(mp: pytest.MonkeyPatch) -> Recorded:
         # d-7: an ECS-style verdict under test traffic, by the third hook.
         judged["verdict"]["before_traffic"]["at"] = "test-traffic"
         flows.put_plan(judged)
+        shim.deployments.create("d-7", compute_platform="ECS")  # only ECS has AfterAllowTestTraffic
         flows.prepare("d-7")
         flows.test_traffic("d-7")
         flows.retire("d-7")

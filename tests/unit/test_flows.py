@@ -223,7 +223,9 @@ def test_the_two_windows_must_fit_in_the_deadline_when_there_are_subscriptions()
         _plan(deadline_minutes=20, settle_minutes=None)  # the default 15 does not fit
     assert [path for path, _ in caught.value.problems] == ["plan.deadline_minutes"]
     assert _plan(deadline_minutes=20, sns=None).deadline_minutes == 20  # no subscriptions, no windows
-    assert _plan(deadline_minutes=20, settle_minutes=9.5).settle_minutes == 9.5
+    assert _plan(deadline_minutes=20, settle_minutes=9.4).settle_minutes == 9.4
+    with pytest.raises(PlanError, match="twice settle_minutes"):  # 19 minutes of waits, and the minute to report
+        _plan(deadline_minutes=20, settle_minutes=9.5)
 
 
 # ------------------------------------------------------------------------------ waits of the engine

@@ -295,9 +295,22 @@ def test_a_hundred_alarm_names_are_accepted() -> None:
     assert found.alarm_names == ((), tuple(names))
 
 
-def test_an_observed_window_just_under_the_deadline_is_accepted() -> None:
-    found = verdict_of(retire(observe_minutes=49.5)).before_retire
-    assert found is not None and found.observe_minutes == 49.5
+def test_an_observed_window_ending_before_the_deadlines_last_minute_is_accepted() -> None:
+    found = verdict_of(retire(observe_minutes=48.9)).before_retire  # deadline_minutes 50, no subscriptions
+    assert found is not None and found.observe_minutes == 48.9
+
+
+@pytest.mark.parametrize("observe", [49, 49.5])
+def test_an_observed_window_into_the_deadlines_last_minute_is_refused(observe: float) -> None:
+    """The hook keeps the last minute before the deadline to report: a window into it would fail every retire."""
+    problems = verdict_problems(retire(observe_minutes=observe), deadline_minutes=50)
+    assert problems == [
+        (
+            f"{BR}.observe_minutes",
+            f"{observe:g} leaves no time in deadline_minutes 50: the retire watches live traffic and must end 60 s "
+            "before the deadline to report",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- refusals, each by its exact path
@@ -598,7 +611,9 @@ def test_every_missing_measure_is_reported_at_once() -> None:
     assert [path for path, _ in problems] == [f"{BR}.lambda", f"{BR}.kinesis", f"{BR}.dlq"]
 
 
-@pytest.mark.parametrize(("deadline", "settle", "observe"), [(50, 15, 35), (50, 15, 40), (10, 4, 6), (10, 4.5, 5.5)])
+@pytest.mark.parametrize(
+    ("deadline", "settle", "observe"), [(50, 15, 34), (50, 15, 34.5), (50, 15, 40), (10, 4, 5), (10, 4.4, 4.6)]
+)
 def test_observe_and_the_drain_window_must_fit_in_the_deadline(deadline: int, settle: float, observe: float) -> None:
     problems = verdict_problems(
         retire(observe_minutes=observe),
@@ -610,17 +625,18 @@ def test_observe_and_the_drain_window_must_fit_in_the_deadline(deadline: int, se
         (
             f"{BR}.observe_minutes",
             f"{observe:g} and the drain window (settle_minutes {settle:g}) leave no time in deadline_minutes "
-            f"{deadline}: the retire watches live traffic, then lets the old consumers drain",
+            f"{deadline}: the retire watches live traffic, then lets the old consumers drain, and must end 60 s "
+            "before the deadline to report",
         )
     ]
 
 
-def test_observe_and_the_drain_window_just_under_the_deadline_are_accepted() -> None:
+def test_observe_and_the_drain_window_ending_before_the_deadlines_last_minute_are_accepted() -> None:
     plan: Plan = parse_plan(
-        plan_document(retire(observe_minutes=34.5), sns=[{"a": SUB_A, "b": SUB_B}], settle_minutes=15)
+        plan_document(retire(observe_minutes=33.9), sns=[{"a": SUB_A, "b": SUB_B}], settle_minutes=15)
     )
     assert plan.verdict is not None and plan.verdict.before_retire is not None
-    assert plan.verdict.before_retire.observe_minutes == 34.5
+    assert plan.verdict.before_retire.observe_minutes == 33.9
 
 
 def test_without_sns_the_drain_window_does_not_count() -> None:

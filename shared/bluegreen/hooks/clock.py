@@ -18,10 +18,8 @@ from collections.abc import Callable
 
 from bluegreen.datatypes import datatype
 from bluegreen.engine import StepEvent
+from bluegreen.plan.model import DEADLINE_RESERVE_SECONDS  # the plan checks its windows against it too
 
-#: Time kept before the plan's deadline for what follows a failure — the put-back and the report —
-#: so that Failed is reported before the deadline, not when the last wait runs into it.
-DEADLINE_RESERVE_SECONDS = 60.0
 #: Time kept at the end of an invocation for a hand-over (the re-invocation and the lease renewal).
 HANDOVER_SECONDS = 60.0
 #: How long a lease outlives a hand-over, so that the continuation finds it still its own.

@@ -144,9 +144,11 @@ def _decide_and_run(
             return settled, f"{decision.settle.reason}; {note}"
     codedeploy = (info.application, info.group) if info is not None else None
     if decision.act is Act.PREPARE or (decision.act is Act.RESUME_PUT_BACK and flow is Flow.PREPARE):
+        platform = info.compute_platform if info is not None else None
         result, message = run_prepare(
-            runtime, request, clock, on_event, handover, codedeploy=codedeploy, known=known, **engine_kw
-        )
+            runtime, request, clock, on_event, handover, codedeploy=codedeploy, platform=platform, known=known,
+            **engine_kw,
+        )  # fmt: skip
     elif decision.act in (Act.RETIRE, Act.RESUME_PUT_BACK):
         ended = _ended_check(runtime, deployment, info)
         result, message = run_retire(runtime, request, clock, on_event, handover, ended=ended, known=known, **engine_kw)

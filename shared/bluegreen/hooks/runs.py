@@ -26,7 +26,7 @@ from bluegreen.hooks.windows import settle_waits, verdict_context
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
-from bluegreen.verdict.steps import before_traffic_at, before_traffic_step
+from bluegreen.verdict.steps import before_traffic_at, before_traffic_step, test_traffic_unreachable
 
 if TYPE_CHECKING:
     from bluegreen.runtime import HookRequest, Runtime, Scope
@@ -50,14 +50,17 @@ def run_prepare(
     handover: Handover | None = None,
     *,
     codedeploy: tuple[str, str] | None = None,
+    platform: str | None = None,
     known: LiveRecord | Literal["read"] | None = "read",
     **engine_kw: Any,
 ) -> tuple[RunResult, str]:
     """Prepare the replacement stack for deployment ``request.deployment_id``; returns the run and a message.
 
     ``codedeploy`` is the deployment's CodeDeploy ``(application, group)``, kept with the record (None for
-    a deployment run by hand). The plan kept with the record (:meth:`Runtime.scope_for`) is the one
-    prepared: the plan in force when the deployment begins, or the one it began with when resumed.
+    a deployment run by hand); ``platform`` its ``computePlatform`` (a plan whose before-traffic verdict
+    this deployment has no hook for fails the prepare, before anything is enabled). The plan kept with
+    the record (:meth:`Runtime.scope_for`) is the one prepared: the plan in force when the deployment
+    begins, or the one it began with when resumed.
     """
     store = runtime.store
     app, deployment = runtime.plan.application, request.deployment_id
@@ -83,28 +86,30 @@ def run_prepare(
     if record.phase is not Phase.PREPARING:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
     started = [*request.started, *request.done]
-    try:
-        engine = Engine(
-            steps,
-            time_left=clock.time_left,
-            deadline_left=clock.deadline_left,
-            guard=fence(store, app, deployment, {Phase.PREPARING}),  # the purges: never the live stack's queues
-            on_event=on_event,
-            **engine_kw,
-        )
-        result = engine.run(request.done)
-        started += result.started
-        if result.status is RunStatus.SUCCEEDED:
-            _confirm_ready(scope, replacement)
-            _set_prepared(store, app, deployment)
-            return result, f"stack {replacement.value} prepared"
-        if result.status is RunStatus.CONTINUE:
-            hand_over(handover, [*request.done, *result.done], started)
-            return result, "waiting"
-        reason = result.message
-    except Exception as exc:
-        logger.exception("prepare of %s failed", deployment)
-        reason = f"{type(exc).__name__}: {exc}"
+    reason = test_traffic_unreachable(scope.plan, deployment, platform)  # refused before anything is enabled
+    if reason is None:
+        try:
+            engine = Engine(
+                steps,
+                time_left=clock.time_left,
+                deadline_left=clock.deadline_left,
+                guard=fence(store, app, deployment, {Phase.PREPARING}),  # the purges: never the live stack's queues
+                on_event=on_event,
+                **engine_kw,
+            )
+            result = engine.run(request.done)
+            started += result.started
+            if result.status is RunStatus.SUCCEEDED:
+                _confirm_ready(scope, replacement)
+                _set_prepared(store, app, deployment)
+                return result, f"stack {replacement.value} prepared"
+            if result.status is RunStatus.CONTINUE:
+                hand_over(handover, [*request.done, *result.done], started)
+                return result, "waiting"
+            reason = result.message
+        except Exception as exc:
+            logger.exception("prepare of %s failed", deployment)
+            reason = f"{type(exc).__name__}: {exc}"
     message = f"prepare of stack {replacement.value} failed: {reason}"
     return prepare_failed(
         store, app, deployment, steps, message=message, clock=clock, on_event=on_event, handover=handover

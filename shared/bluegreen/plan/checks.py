@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bluegreen.plan.model import DEFAULT_SETTLE_MINUTES, SERVICES, Plan, PlanError
+from bluegreen.plan.model import DEADLINE_RESERVE_SECONDS, DEFAULT_SETTLE_MINUTES, SERVICES, Plan, PlanError
 from bluegreen.reading.fields import _Checker, _int, _kind, _mapping, _number, _opt_text, _text
 from bluegreen.reading.names import _check_account, _check_application, _check_region
 from bluegreen.refs import StackReference
@@ -45,14 +45,16 @@ def _check_unique(c: _Checker, sections: Mapping[str, list[tuple[str, Any]]]) ->
 
 
 def _check_settle(c: _Checker, f: Mapping[str, Any], settle: float, deadline: int, *, has_sns: bool) -> None:
-    """With SNS entries, the retire may wait twice ``settle_minutes``: that must fit in the deadline."""
-    if not has_sns or 2 * settle < deadline:
+    """With SNS entries, the retire may wait twice ``settle_minutes``: that must end before the deadline's reserve."""
+    if not has_sns or 2 * settle + DEADLINE_RESERVE_SECONDS / 60 < deadline:
         return
     if "settle_minutes" in f:
         c.add(
             "plan.settle_minutes",
             f"{settle:g} leaves no time in deadline_minutes {deadline}: the retire may wait twice settle_minutes "
-            "(the new subscriptions settling, then the old consumers draining), so it must be under half the deadline",
+            "(the new subscriptions settling, then the old consumers draining) and must end "
+            f"{DEADLINE_RESERVE_SECONDS:g} s before the deadline to report, so twice it must be under the deadline "
+            "less a minute",
         )
     else:
         c.add(
@@ -77,12 +79,18 @@ def _check_verdict(
         c.add(f"{path}.kinesis", "no stream consumer to measure: no kinesis entry of the plan has feeds")
     if retire.max_dlq_growth is not None and not any(e.a.dlq or e.b.dlq for _, e in sections.get("sqs", [])):
         c.add(f"{path}.dlq", "no dead-letter queue to measure: no sqs entry of the plan names a dlq")
-    waits = retire.observe_minutes + (settle if sections.get("sns") else 0.0)
-    if retire.observe_minutes > 0 and sections.get("sns") and waits >= deadline:
+    # The retire watches live traffic (the first settle window runs beside it), then lets the old
+    # consumers drain (the second), and must end a minute before the deadline to report in time.
+    drain = settle if sections.get("sns") else 0.0
+    if retire.observe_minutes > 0 and retire.observe_minutes + drain + DEADLINE_RESERVE_SECONDS / 60 >= deadline:
+        what = f"{retire.observe_minutes:g} and the drain window (settle_minutes {settle:g}) leave"
+        watched = "the retire watches live traffic, then lets the old consumers drain,"
+        if not drain:
+            what, watched = f"{retire.observe_minutes:g} leaves", "the retire watches live traffic"
         c.add(
             f"{path}.observe_minutes",
-            f"{retire.observe_minutes:g} and the drain window (settle_minutes {settle:g}) leave no time in "
-            f"deadline_minutes {deadline}: the retire watches live traffic, then lets the old consumers drain",
+            f"{what} no time in deadline_minutes {deadline}: {watched} and must end "
+            f"{DEADLINE_RESERVE_SECONDS:g} s before the deadline to report",
         )
 
 

@@ -27,6 +27,7 @@ from bluegreen.services.sqs import SqsEntry, SqsQueues
 from bluegreen.verdict.model import Verdict
 
 __all__ = [
+    "DEADLINE_RESERVE_SECONDS",
     "SERVICES",
     "AlarmSet",
     "AuroraEntry",
@@ -48,6 +49,10 @@ __all__ = [
 
 #: Minutes an SNS filter policy change may take to reach every delivery ("up to 15 minutes", SNS guide).
 DEFAULT_SETTLE_MINUTES = 15.0
+#: Time a hook keeps before the plan's deadline for what follows a failure — the put-back and the
+#: report — so that Failed is reported before the deadline (:class:`bluegreen.hooks.clock.Clock`); the
+#: plan's windows must end before it.
+DEADLINE_RESERVE_SECONDS = 60.0
 
 #: The sections of a plan, as spelled in the document, in the order of :data:`bluegreen.services.REGISTRY`.
 SERVICES: tuple[str, ...] = tuple(service.name for service in REGISTRY)

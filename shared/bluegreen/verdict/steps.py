@@ -30,7 +30,14 @@ if TYPE_CHECKING:
     from bluegreen.verdict.judge import Check
     from bluegreen.verdict.model import BeforeRetire, BeforeTraffic
 
-__all__ = ["BEFORE_RETIRE_STEP", "BEFORE_TRAFFIC_STEP", "VerdictContext", "before_retire_step", "before_traffic_step"]
+__all__ = [
+    "BEFORE_RETIRE_STEP",
+    "BEFORE_TRAFFIC_STEP",
+    "VerdictContext",
+    "before_retire_step",
+    "before_traffic_step",
+    "test_traffic_unreachable",
+]
 
 
 def _utc_now() -> datetime:
@@ -109,6 +116,22 @@ def before_traffic_at(plan: Plan) -> str | None:
     """Where the plan's before-traffic verdict runs (``prepare`` or ``test-traffic``); None without one."""
     checks = plan.verdict.before_traffic if plan.verdict is not None else None
     return checks.at if checks is not None else None
+
+
+def test_traffic_unreachable(plan: Plan, deployment: str, platform: str | None) -> str | None:
+    """Why the plan's before-traffic verdict would never run in this deployment, or None.
+
+    ``at: test-traffic`` runs in the hook at AfterAllowTestTraffic, which CodeDeploy has only for ECS
+    deployments (``computePlatform``): a Lambda deployment would go through with nothing judged before
+    traffic. None when the platform is not known (a flow run by hand).
+    """
+    if before_traffic_at(plan) != "test-traffic" or platform in (None, "ECS"):
+        return None
+    return (
+        f"plan.verdict.before_traffic.at is test-traffic, but {deployment} is a {platform} deployment: only an "
+        "ECS deployment has the AfterAllowTestTraffic hook that runs that verdict, so it would never run; "
+        "use at: prepare"
+    )
 
 
 def before_traffic_step(plan: Plan, box: Any, stack: StackReference, context: VerdictContext) -> Step | None:
