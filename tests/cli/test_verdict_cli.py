@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import boto3
 import yaml
 
+from bluegreen.local.seed import verdict_section
 from bluegreen.state import StateStore
 from tests.cli.conftest import Cli
 from tests.conftest import REGION
+from tests.support.codedeploy import install_shim
 
 
 def _errors(function: str, errors: float, invocations: float) -> None:
@@ -82,3 +84,14 @@ def test_the_test_traffic_dry_run_refuses_a_deployment_that_is_not_prepared(judg
     judged.plan_file.write_text(yaml.safe_dump(judged.world.plan, sort_keys=False), encoding="utf-8")
     # the record keeps the plan the deployment began with: its verdict is at test-traffic
     assert judged.with_plan("plan", "test-traffic", "--output", "json").json["waves"] != []
+
+
+def test_the_dry_run_of_a_lambda_deployment_shows_its_prepare_failing_on_a_verdict_at_test_traffic(cli: Cli) -> None:
+    install_shim(cli.monkeypatch).deployments.create("d-1")  # a Lambda deployment: no AfterAllowTestTraffic
+    verdict = verdict_section()
+    verdict["before_traffic"] = {**verdict["before_traffic"], "at": "test-traffic"}
+    cli.plan_file.write_text(yaml.safe_dump({**cli.world.plan, "verdict": verdict}, sort_keys=False), encoding="utf-8")
+    dry = cli.with_plan("plan", "before-allow-traffic", "--deployment-id", "d-1", "--output", "json")
+    assert dry.code != 0 and dry.json["waves"] == []
+    assert "plan.verdict.before_traffic.at is test-traffic, but d-1 is a Lambda deployment" in dry.json["refused"]
+    assert cli.changes == []  # a dry run changes nothing

@@ -24,7 +24,7 @@ from bluegreen.hooks import Flow, Runtime, decide_for
 from bluegreen.hooks.decide import Act, Settle, SettleHow, decide_abort, decide_by_hand
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
-from bluegreen.verdict.steps import VerdictContext, before_traffic_at, before_traffic_step
+from bluegreen.verdict.steps import VerdictContext, before_traffic_at, before_traffic_step, test_traffic_unreachable
 
 if TYPE_CHECKING:
     from bluegreen.tools.codedeploy import DeploymentInfo
@@ -155,7 +155,7 @@ def plan_flow(runtime: Runtime, record: LiveRecord | None, flow: Flow, deploymen
         _note_superseded(fp, record)
     act = decision.act
     if act is Act.PREPARE or (act is Act.RESUME_PUT_BACK and flow is Flow.PREPARE):
-        _plan_prepare(fp, runtime, record, act, live)
+        _plan_prepare(fp, runtime, record, act, live, platform=info.compute_platform if info is not None else None)
     elif act in (Act.RETIRE, Act.RESUME_PUT_BACK):
         _plan_retire(fp, runtime, record, act)
     elif act is Act.SUCCEED:
@@ -258,7 +258,9 @@ def settle_writes(app: str, record: LiveRecord, settle: Settle) -> list[str]:
     return writes
 
 
-def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act, live: StackReference) -> None:
+def _plan_prepare(
+    fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act: Act, live: StackReference, *, platform: str | None
+) -> None:
     """Steps and record writes of :func:`bluegreen.hooks.runs.run_prepare` (``StateStore.begin``, then ``prepared``)."""
     app, d = runtime.plan.application, fp.deployment_id
     resumed = record is not None and record.deployment_id == d
@@ -266,6 +268,10 @@ def _plan_prepare(fp: FlowPlan, runtime: Runtime, record: LiveRecord | None, act
     scope = runtime.scope_for(record if resumed else None)
     steps = prepare_steps(scope.plan, scope.box, target)
     fp.target = target
+    unreachable = test_traffic_unreachable(scope.plan, d or "this deployment", platform)
+    if unreachable is not None and act is Act.PREPARE:
+        fp.refusal = f"the prepare fails before enabling anything (the record says prepare-failed): {unreachable}"
+        return
     if act is Act.RESUME_PUT_BACK:
         fp.steps = reversed_steps(steps, [s.id for s in steps], destructive=True)
         fp.record_after.append(f"dynamodb:UpdateItem {app}: deployment {d} settled (its replacement back to retired)")
