@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import sys
 from typing import Any, ClassVar
 
 import pytest
@@ -209,16 +208,3 @@ def test_a_field_set_outside_init_is_refused_when_the_class_is_made() -> None:
     Counted.__annotations__ = {"total": "int"}
     with pytest.raises(TypeError, match="field 'total': InitVar and init=False are not supported"):
         datatype(Counted)
-
-
-@pytest.mark.skipif(sys.version_info < (3, 13), reason="copy.replace is new in Python 3.13")
-def test_copy_replace_works_as_on_a_dataclass() -> None:
-    @datatype
-    class Point:
-        """Two coordinates."""
-
-        x: int
-        y: int = 0
-
-    moved = copy.replace(Point(1, 2), y=5)  # type: ignore[attr-defined]
-    assert moved == Point(1, 5)
