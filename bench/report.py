@@ -438,7 +438,7 @@ class Report:
             "compiles nothing per class, where `@dataclass` compiled each class's methods at import (about "
             "0.5 ms a class on python3.13). boto3 and botocore are needed by the first invocation anyway; "
             "deferring them would only move their cost from the import to the set-up. The handler modules themselves "
-            "(three lines each, in the functions' code) are compiled at each cold start, which costs nothing "
+            "(a few lines each, in the functions' code) are compiled at each cold start, which costs nothing "
             "measurable. The clients' service models are the rest of the set-up; one client per service and "
             "region per process keeps that to one load each.",
             "",
@@ -450,8 +450,9 @@ class Report:
             "alone loads them; on CPython 3.13 before its fix of gh-142183 (made on the 3.13 branch in March "
             "2026), code run at such a depth can cross a boundary of the interpreter's frame stack again and "
             "again, and CPython maps and unmaps a stack chunk each time. Here (3.13.0) the regular expressions "
-            "urllib3, botocore and the email package compile at import do, about 1,300 times (counted with "
-            "`strace -e trace=mmap,munmap`): the variant without that first line, in the table above, takes "
+            "urllib3, botocore and the email package compile at import do, over a thousand times (seen with "
+            "`strace -c -e trace=mmap,munmap`, measured once by hand): the variant without that first line, in "
+            "the table above, takes "
             f"{late * 1000:.0f} ms more ({_x(self.cold_ratio('prepare-boto3-late'))} `import boto3`). With "
             "boto3 first, its modules load as in `import boto3` alone, and a CPython with the fix pays the "
             "same either way. `tests/unit/test_imports.py` keeps the order.",
