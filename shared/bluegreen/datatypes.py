@@ -39,16 +39,15 @@ _MISSING: Any = dataclasses.MISSING
 class _Spec:
     """What the shared methods need of one class, worked out once when the class is made."""
 
-    __slots__ = ("compare", "defaults", "frozen", "name", "names", "positional", "post_init", "reprs")
+    __slots__ = ("compare", "defaults", "name", "names", "positional", "post_init", "reprs")
 
-    def __init__(self, cls: Any, frozen: bool) -> None:
+    def __init__(self, cls: Any) -> None:
         fields = dataclasses.fields(cls)
         for f in cls.__dataclass_fields__.values():  # with the ClassVar and InitVar pseudo-fields
             if not f.init or isinstance(f.type, dataclasses.InitVar) or "InitVar[" in str(f.type):
                 where = f"@datatype class {cls.__qualname__}, field {f.name!r}"
                 raise TypeError(f"{where}: InitVar and init=False are not supported")
         self.name = cls.__qualname__
-        self.frozen = frozen
         self.names = tuple(f.name for f in fields)
         self.positional = tuple(f.name for f in fields if not f.kw_only)
         #: name -> (default, default factory), MISSING where there is none.
@@ -77,7 +76,10 @@ def _init(self: object, *args: Any, **kwargs: Any) -> None:
         if name not in spec.defaults:
             raise TypeError(f"{spec.name}.__init__() got an unexpected keyword argument {name!r}")
         values[name] = given
-    missing = [name for name in spec.names if name not in values and spec.defaults[name] == (_MISSING, _MISSING)]
+    missing = [
+        name for name in spec.names
+        if name not in values and spec.defaults[name][0] is _MISSING and spec.defaults[name][1] is _MISSING
+    ]  # fmt: skip
     if missing:
         listed = ", ".join(repr(name) for name in missing)
         raise TypeError(f"{spec.name}.__init__() missing {len(missing)} required argument(s): {listed}")
@@ -125,7 +127,7 @@ def _make(cls: C, frozen: bool, kw_only: bool) -> C:
     own_hash = cls.__dict__.get("__hash__", _MISSING)
     explicit_hash = not (own_hash is _MISSING or (own_hash is None and "__eq__" in cls.__dict__))
     made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, kw_only=kw_only)
-    made.__datatype_spec__ = _Spec(made, frozen)
+    made.__datatype_spec__ = _Spec(made)
     methods: dict[str, Any] = {"__init__": _init, "__repr__": _repr, "__eq__": _eq}
     if frozen:
         methods |= {"__setattr__": _setattr, "__delattr__": _delattr}

@@ -208,3 +208,23 @@ def test_a_field_set_outside_init_is_refused_when_the_class_is_made() -> None:
     Counted.__annotations__ = {"total": "int"}
     with pytest.raises(TypeError, match="field 'total': InitVar and init=False are not supported"):
         datatype(Counted)
+
+
+def test_a_default_is_never_compared_with_anything() -> None:
+    class Touchy:
+        """A value that refuses to be compared (as some array types do)."""
+
+        def __eq__(self, other: object) -> bool:
+            raise AssertionError("compared")
+
+        __hash__ = object.__hash__
+
+    touchy = Touchy()
+
+    @datatype
+    class Holder:
+        """One field whose default must not be compared."""
+
+        value: object = touchy
+
+    assert Holder().value is touchy
