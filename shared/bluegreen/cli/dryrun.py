@@ -24,7 +24,7 @@ from bluegreen.hooks import Flow, Runtime, decide_for
 from bluegreen.hooks.decide import Act, Settle, SettleHow, decide_abort, decide_by_hand
 from bluegreen.refs import StackReference
 from bluegreen.state import LiveRecord, Phase
-from bluegreen.verdict.steps import VerdictContext, before_traffic_at, before_traffic_step, test_traffic_unreachable
+from bluegreen.verdict.steps import VerdictContext, before_traffic_at, before_traffic_step, missing_verdict_hook
 
 if TYPE_CHECKING:
     from bluegreen.tools.codedeploy import DeploymentInfo
@@ -268,7 +268,7 @@ def _plan_prepare(
     scope = runtime.scope_for(record if resumed else None)
     steps = prepare_steps(scope.plan, scope.box, target)
     fp.target = target
-    unreachable = test_traffic_unreachable(scope.plan, d or "this deployment", platform)
+    unreachable = missing_verdict_hook(scope.plan, d or "this deployment", platform)
     if unreachable is not None and act is Act.PREPARE:
         fp.refusal = f"the prepare fails before enabling anything (the record says prepare-failed): {unreachable}"
         return

@@ -26,7 +26,7 @@ from bluegreen.hooks.windows import settle_waits, verdict_context
 from bluegreen.refs import StackReference
 from bluegreen.services import REGISTRY
 from bluegreen.state import LiveRecord, Phase, StateConflict, StateStore
-from bluegreen.verdict.steps import before_traffic_at, before_traffic_step, test_traffic_unreachable
+from bluegreen.verdict.steps import before_traffic_at, before_traffic_step, missing_verdict_hook
 
 if TYPE_CHECKING:
     from bluegreen.runtime import HookRequest, Runtime, Scope
@@ -86,7 +86,7 @@ def run_prepare(
     if record.phase is not Phase.PREPARING:
         return RunResult(RunStatus.FAILED), f"deployment {deployment} is {record.phase}: nothing done"
     started = [*request.started, *request.done]
-    reason = test_traffic_unreachable(scope.plan, deployment, platform)  # refused before anything is enabled
+    reason = missing_verdict_hook(scope.plan, deployment, platform)  # refused before anything is enabled
     if reason is None:
         try:
             engine = Engine(

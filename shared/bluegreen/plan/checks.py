@@ -24,6 +24,10 @@ _TOP_KEYS = (
 )  # fmt: skip
 
 
+#: The minute a hook keeps before its deadline to put back and report: the plan's windows end before it.
+_RESERVE_MINUTES = DEADLINE_RESERVE_SECONDS / 60
+
+
 def _check_unique(c: _Checker, sections: Mapping[str, list[tuple[str, Any]]]) -> None:
     """Every resource belongs to one stack of one entry; then each service's own whole-section rule."""
     seen: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
@@ -46,7 +50,7 @@ def _check_unique(c: _Checker, sections: Mapping[str, list[tuple[str, Any]]]) ->
 
 def _check_settle(c: _Checker, f: Mapping[str, Any], settle: float, deadline: int, *, has_sns: bool) -> None:
     """With SNS entries, the retire may wait twice ``settle_minutes``: that must end before the deadline's reserve."""
-    if not has_sns or 2 * settle + DEADLINE_RESERVE_SECONDS / 60 < deadline:
+    if not has_sns or 2 * settle + _RESERVE_MINUTES < deadline:
         return
     if "settle_minutes" in f:
         c.add(
@@ -82,10 +86,11 @@ def _check_verdict(
     # The retire watches live traffic (the first settle window runs beside it), then lets the old
     # consumers drain (the second), and must end a minute before the deadline to report in time.
     drain = settle if sections.get("sns") else 0.0
-    if retire.observe_minutes > 0 and retire.observe_minutes + drain + DEADLINE_RESERVE_SECONDS / 60 >= deadline:
-        what = f"{retire.observe_minutes:g} and the drain window (settle_minutes {settle:g}) leave"
-        watched = "the retire watches live traffic, then lets the old consumers drain,"
-        if not drain:
+    if retire.observe_minutes > 0 and retire.observe_minutes + drain + _RESERVE_MINUTES >= deadline:
+        if drain:
+            what = f"{retire.observe_minutes:g} and the drain window (settle_minutes {settle:g}) leave"
+            watched = "the retire watches live traffic, then lets the old consumers drain,"
+        else:
             what, watched = f"{retire.observe_minutes:g} leaves", "the retire watches live traffic"
         c.add(
             f"{path}.observe_minutes",

@@ -36,7 +36,7 @@ __all__ = [
     "VerdictContext",
     "before_retire_step",
     "before_traffic_step",
-    "test_traffic_unreachable",
+    "missing_verdict_hook",
 ]
 
 
@@ -118,7 +118,7 @@ def before_traffic_at(plan: Plan) -> str | None:
     return checks.at if checks is not None else None
 
 
-def test_traffic_unreachable(plan: Plan, deployment: str, platform: str | None) -> str | None:
+def missing_verdict_hook(plan: Plan, deployment: str, platform: str | None) -> str | None:
     """Why the plan's before-traffic verdict would never run in this deployment, or None.
 
     ``at: test-traffic`` runs in the hook at AfterAllowTestTraffic, which CodeDeploy has only for ECS
